@@ -1,0 +1,27 @@
+# saasconform — common tasks. `make test` is what CI runs.
+GO      ?= go
+PKGS    ?= ./...
+FUZZTIME ?= 60s
+
+.PHONY: test lint bench fuzz tidy
+
+## test: vet, formatting, and every test with the race detector
+test: lint
+	$(GO) test -race -count=1 $(PKGS)
+
+## lint: gofmt and go vet must be clean
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+## bench: the speed and memory targets (see each package's *_test.go)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+## fuzz: fuzz the fake marketplace handler for FUZZTIME (default 60s)
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzMarketplace -fuzztime $(FUZZTIME) ./harness/contract/
+
+tidy:
+	$(GO) mod tidy

@@ -1,0 +1,76 @@
+package violation
+
+import (
+	"strings"
+	"sync"
+	"testing"
+)
+
+func TestStringCarriesRuleFieldGotWantFixAndDoc(t *testing.T) {
+	v := Violation{Rule: "FUL-ACTIVATE-01", Summary: "activate without planId", Field: "body.planId",
+		Got: "{}", Want: `{"planId":"gold"}`, Fix: "send the plan resolve returned",
+		Method: "POST", Path: "/api/saas/subscriptions/x/activate"}
+	var l Log
+	l.Record(v)
+	got := l.All()[0].String()
+	for _, want := range []string{"FUL-ACTIVATE-01: activate without planId", "at body.planId",
+		`(got {} want {"planId":"gold"})`, "[POST /api/saas/subscriptions/x/activate]",
+		"— send the plan resolve returned", "pc-saas-fulfillment-subscription-api"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("String() = %q, missing %q", got, want)
+		}
+	}
+	if l.All()[0].Severity != Error {
+		t.Errorf("default severity = %q, want error", l.All()[0].Severity)
+	}
+}
+
+func TestLogFiltersAndIsSafeForConcurrentUse(t *testing.T) {
+	var l Log
+	var seen int
+	var mu sync.Mutex
+	l.Watch(func(Violation) { mu.Lock(); seen++; mu.Unlock() })
+	var wg sync.WaitGroup
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			v := Violation{Rule: "FUL-API-01", SubscriptionID: "A", CorrelationID: "c1"}
+			if i%2 == 1 {
+				v = Violation{Rule: "FUL-API-04", Severity: Warning, SubscriptionID: "b", CorrelationID: "C2"}
+			}
+			l.Record(v)
+		}(i)
+	}
+	wg.Wait()
+	if l.Len() != 50 || seen != 50 {
+		t.Fatalf("len=%d seen=%d, want 50", l.Len(), seen)
+	}
+	if n := len(l.ForSubscription("a")); n != 25 {
+		t.Errorf("ForSubscription(a) = %d, want 25 (case-insensitive)", n)
+	}
+	if n := len(l.ForCorrelation("c2")); n != 25 {
+		t.Errorf("ForCorrelation(c2) = %d, want 25", n)
+	}
+	if n := len(l.Errors()); n != 25 {
+		t.Errorf("Errors() = %d, want 25", n)
+	}
+	if got := Rules(l.All()); len(got) != 2 {
+		t.Errorf("Rules = %v", got)
+	}
+	l.Reset()
+	if l.Len() != 0 {
+		t.Error("Reset kept violations")
+	}
+}
+
+func TestDocForFamilies(t *testing.T) {
+	for rule, want := range map[string]string{
+		"FUL-OP-01": "operations-api", "FUL-LIST-01": "subscription-api", "WH-AUTH-01": "webhook",
+		"AUTH-01": "registration", "STATE-02": "life-cycle", "X-1": "",
+	} {
+		if got := DocFor(rule); !strings.Contains(got, want) || (want == "" && got != "") {
+			t.Errorf("DocFor(%s) = %q, want …%s…", rule, got, want)
+		}
+	}
+}
