@@ -1,0 +1,335 @@
+// Package contract checks every exchange between a publisher and the fake
+// marketplace against the project's own OpenAPI document (spec/).
+//
+// A request that breaks the document is the publisher's violation: it is
+// recorded with a rule ID and answered as the real API would (usually 400),
+// without reaching the fake. A response that breaks the document is a bug in
+// saasconform: it is kept in HarnessBugs and the publisher gets a 500 that says
+// so, never a silently wrong answer.
+package contract
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/saasconform/saasconform/harness/clock"
+	"github.com/saasconform/saasconform/harness/violation"
+	"github.com/saasconform/saasconform/spec"
+)
+
+// Validator is http.Handler middleware in front of the fake marketplace.
+type Validator struct {
+	inner  http.Handler
+	cfg    config
+	router routers.Router
+
+	mu   sync.Mutex
+	bugs []error
+}
+
+// New wraps inner (the fake marketplace) with two-way validation.
+func New(inner http.Handler, opts ...Option) (*Validator, error) {
+	if inner == nil {
+		return nil, errors.New("contract: nil inner handler")
+	}
+	cfg := config{basePath: "/api", auth: BearerPresent{}, clock: clock.Real{}, maxBody: 1 << 20}
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.log == nil {
+		cfg.log = &violation.Log{}
+	}
+	doc, err := spec.Load()
+	if err != nil {
+		return nil, fmt.Errorf("contract: loading spec: %w", err)
+	}
+	// Route on the path below the base only: the fake may be mounted on any
+	// host and scheme.
+	doc.Servers = openapi3.Servers{{URL: "/"}}
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		return nil, fmt.Errorf("contract: building router: %w", err)
+	}
+	return &Validator{inner: inner, cfg: cfg, router: router}, nil
+}
+
+// Violations returns the log the validator records into.
+func (v *Validator) Violations() *violation.Log { return v.cfg.log }
+
+// HarnessBugs returns every response of the fake that broke our own spec.
+func (v *Validator) HarnessBugs() []error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return append([]error(nil), v.bugs...)
+}
+
+var noAuth = &openapi3filter.Options{
+	MultiError:         true,
+	AuthenticationFunc: func(context.Context, *openapi3filter.AuthenticationInput) error { return nil },
+}
+
+var responseOptions = &openapi3filter.Options{MultiError: true, IncludeResponseStatus: true}
+
+// ServeHTTP validates the request, passes it to the fake when it is fit to
+// reach it, validates the answer, records the exchange and sends the answer.
+func (v *Validator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := v.cfg.clock.Now()
+	ex := Exchange{At: start, Method: r.Method, URL: r.URL.RequestURI(), RequestHeader: r.Header.Clone()}
+	rec := newRecorder()
+	var findings []finding
+
+	body, tooBig, readErr := readBody(r, v.cfg.maxBody)
+	ex.RequestBody = body
+	rel, underBase := v.relPath(r.URL.Path)
+
+	var route *routers.Route
+	var params map[string]string
+	switch {
+	case readErr != nil:
+		findings = append(findings, finding{status: http.StatusBadRequest, v: violation.Violation{
+			Rule: RuleSchema, Summary: "request body could not be read: " + readErr.Error(),
+			Fix: "send a complete body that matches Content-Length"}})
+	case tooBig:
+		findings = append(findings, finding{status: http.StatusRequestEntityTooLarge, v: violation.Violation{
+			Rule: RuleSchema, Summary: fmt.Sprintf("request body is larger than %d bytes", v.cfg.maxBody),
+			Fix: "Fulfillment API bodies are a few hundred bytes; send only the documented fields"}})
+	case !underBase:
+		findings = append(findings, unknownPath(r, r.URL.Path, false, v.cfg.basePath))
+	default:
+		findings = append(findings, checkVersion(r, rel)...)
+		if !blocked(findings) {
+			route, params = v.findRoute(r, rel)
+			if route == nil {
+				findings = append(findings, unknownPath(r, rel, true, v.cfg.basePath))
+			}
+		}
+	}
+	if route != nil {
+		ex.Operation = route.Operation.OperationID
+		ex.SubscriptionID = params["subscriptionId"]
+	}
+
+	var principal Principal
+	if !blocked(findings) {
+		p, rej := v.cfg.auth.Authenticate(r)
+		if rej != nil {
+			findings = append(findings, finding{status: rej.Status, v: rej.Violation})
+		}
+		principal = p
+	}
+	if route != nil || underBase {
+		findings = append(findings, checkHygiene(r)...)
+	}
+	if !blocked(findings) && route != nil {
+		findings = append(findings, v.validateRequest(r, rel, route, params, body)...)
+	}
+
+	if status := blockingStatus(findings); status != 0 {
+		writeError(rec, status, findings)
+	} else {
+		inner := r.Clone(WithPrincipal(r.Context(), principal))
+		inner.Body = io.NopCloser(bytes.NewReader(body))
+		inner.ContentLength = int64(len(body))
+		v.inner.ServeHTTP(rec, inner)
+		if route != nil {
+			v.validateResponse(r, rel, route, params, rec)
+		}
+	}
+
+	ex.Status = rec.statusOrOK()
+	ex.ResponseHeader = rec.header.Clone()
+	ex.ResponseBody = append([]byte(nil), rec.body.Bytes()...)
+	ex.Duration = v.cfg.clock.Now().Sub(start)
+	v.fillIDs(&ex, r, rec)
+	for _, f := range findings {
+		f.v.Method, f.v.Path = r.Method, r.URL.RequestURI()
+		f.v.Status = ex.Status
+		f.v.SubscriptionID, f.v.CorrelationID, f.v.RequestID = ex.SubscriptionID, ex.CorrelationID, ex.RequestID
+		if f.v.At.IsZero() {
+			f.v.At = start
+		}
+		v.cfg.log.Record(f.v)
+		ex.Violations = append(ex.Violations, f.v)
+	}
+	for _, fn := range v.cfg.onExchange {
+		fn(ex)
+	}
+	rec.flush(w)
+}
+
+// relPath strips the base path.
+func (v *Validator) relPath(p string) (string, bool) {
+	if v.cfg.basePath == "" {
+		return p, true
+	}
+	if p == v.cfg.basePath {
+		return "/", true
+	}
+	if rest, ok := strings.CutPrefix(p, v.cfg.basePath+"/"); ok {
+		return "/" + rest, true
+	}
+	return p, false
+}
+
+func (v *Validator) findRoute(r *http.Request, rel string) (*routers.Route, map[string]string) {
+	// Microsoft's own document lists the collection with a trailing slash;
+	// both spellings reach the same operation.
+	if rel == "/saas/subscriptions/" {
+		rel = "/saas/subscriptions"
+	}
+	probe := r.Clone(r.Context())
+	probe.URL.Path, probe.URL.RawPath = rel, ""
+	route, params, err := v.router.FindRoute(probe)
+	if err != nil {
+		return nil, nil
+	}
+	return route, params
+}
+
+// readBody reads at most max bytes; tooBig reports that more were sent.
+func readBody(r *http.Request, max int64) (body []byte, tooBig bool, err error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, false, nil
+	}
+	body, err = io.ReadAll(io.LimitReader(r.Body, max+1))
+	if err != nil {
+		return nil, false, err
+	}
+	if int64(len(body)) > max {
+		return nil, true, nil
+	}
+	return body, false, nil
+}
+
+func (v *Validator) fillIDs(ex *Exchange, r *http.Request, rec *recorder) {
+	ex.CorrelationID = firstNonEmpty(r.Header.Get("x-ms-correlationid"), rec.header.Get("x-ms-correlationid"))
+	ex.RequestID = firstNonEmpty(r.Header.Get("x-ms-requestid"), rec.header.Get("x-ms-requestid"))
+	if ex.SubscriptionID == "" && ex.Operation == spec.OpResolve && rec.statusOrOK() == http.StatusOK {
+		var resolved struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(rec.body.Bytes(), &resolved) == nil {
+			ex.SubscriptionID = resolved.ID
+		}
+	}
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+func blocked(fs []finding) bool { return blockingStatus(fs) != 0 }
+
+func blockingStatus(fs []finding) int {
+	for _, f := range fs {
+		if f.status != 0 {
+			return f.status
+		}
+	}
+	return 0
+}
+
+// errorCodes are the error codes the fake answers with, by status.
+var errorCodes = map[int]string{
+	http.StatusBadRequest:            "BadArgument",
+	http.StatusUnauthorized:          "Unauthorized",
+	http.StatusForbidden:             "Forbidden",
+	http.StatusNotFound:              "NotFound",
+	http.StatusRequestEntityTooLarge: "PayloadTooLarge",
+	http.StatusInternalServerError:   "InternalServerError",
+}
+
+func writeError(w http.ResponseWriter, status int, fs []finding) {
+	var msgs []string
+	for _, f := range fs {
+		if f.status != 0 {
+			msgs = append(msgs, f.v.Rule+": "+f.v.Summary)
+		}
+	}
+	code := errorCodes[status]
+	if code == "" {
+		code = http.StatusText(status)
+	}
+	writeJSONError(w, status, code, strings.Join(msgs, "; "))
+}
+
+func writeJSONError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": message}})
+}
+
+// validateResponse checks the fake's answer; a mismatch is our bug, and the
+// buffered answer is replaced by a 500 that says so.
+func (v *Validator) validateResponse(r *http.Request, rel string, route *routers.Route, params map[string]string, rec *recorder) {
+	probe := r.Clone(r.Context())
+	probe.URL.Path = rel
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: probe, PathParams: params, Route: route, Options: noAuth},
+		Status:                 rec.statusOrOK(),
+		Header:                 rec.header,
+		Options:                responseOptions,
+	}
+	in.SetBodyBytes(rec.body.Bytes())
+	err := openapi3filter.ValidateResponse(r.Context(), in)
+	if err == nil {
+		return
+	}
+	bug := &HarnessBug{Method: r.Method, URL: r.URL.RequestURI(), Status: rec.statusOrOK(),
+		Body: truncate(rec.body.String(), 500), Err: err}
+	v.mu.Lock()
+	v.bugs = append(v.bugs, bug)
+	v.mu.Unlock()
+	if v.cfg.onHarnessBug != nil {
+		v.cfg.onHarnessBug(bug)
+	}
+	rec.reset()
+	writeJSONError(rec, http.StatusInternalServerError, "SaasconformHarnessBug", bug.Error())
+}
+
+// HarnessBug is a response of the fake that breaks our own spec.
+type HarnessBug struct {
+	Method, URL string
+	Status      int
+	Body        string // the offending body, truncated
+	Err         error  // kin-openapi's finding
+}
+
+func (b *HarnessBug) Error() string {
+	var reasons []string
+	for _, e := range topLevel(b.Err) {
+		// kin-openapi appends the whole schema and value; the first line
+		// says what is wrong.
+		reasons = append(reasons, firstLine(e.Error()))
+	}
+	return fmt.Sprintf("saasconform bug: %s %s answered %d that breaks spec/fulfillment-v2.yaml: %s (body %s)",
+		b.Method, b.URL, b.Status, strings.Join(reasons, "; "), b.Body)
+}
+
+func (b *HarnessBug) Unwrap() error { return b.Err }
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
