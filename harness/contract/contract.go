@@ -19,10 +19,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/saasconform/saasconform/harness/clock"
 	"github.com/saasconform/saasconform/harness/violation"
@@ -33,7 +31,7 @@ import (
 type Validator struct {
 	inner  http.Handler
 	cfg    config
-	router routers.Router
+	router *router
 
 	mu   sync.Mutex
 	bugs []error
@@ -57,14 +55,7 @@ func New(inner http.Handler, opts ...Option) (*Validator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("contract: loading spec: %w", err)
 	}
-	// Route on the path below the base only: the fake may be mounted on any
-	// host and scheme.
-	doc.Servers = openapi3.Servers{{URL: "/"}}
-	router, err := gorillamux.NewRouter(doc)
-	if err != nil {
-		return nil, fmt.Errorf("contract: building router: %w", err)
-	}
-	return &Validator{inner: inner, cfg: cfg, router: router}, nil
+	return &Validator{inner: inner, cfg: cfg, router: newRouter(doc)}, nil
 }
 
 // Violations returns the log the validator records into.
@@ -98,6 +89,7 @@ func (v *Validator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	var route *routers.Route
 	var params map[string]string
+	var known map[string]bool
 	switch {
 	case readErr != nil:
 		findings = append(findings, finding{status: http.StatusBadRequest, v: violation.Violation{
@@ -112,7 +104,7 @@ func (v *Validator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		findings = append(findings, checkVersion(r, rel)...)
 		if !blocked(findings) {
-			route, params = v.findRoute(r, rel)
+			route, params, known = v.router.find(r.Method, rel)
 			if route == nil {
 				findings = append(findings, unknownPath(r, rel, true, v.cfg.basePath))
 			}
@@ -135,7 +127,7 @@ func (v *Validator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		findings = append(findings, checkHygiene(r)...)
 	}
 	if !blocked(findings) && route != nil {
-		findings = append(findings, v.validateRequest(r, rel, route, params, body)...)
+		findings = append(findings, v.validateRequest(r, rel, route, params, known, body)...)
 	}
 
 	if status := blockingStatus(findings); status != 0 {
@@ -183,21 +175,6 @@ func (v *Validator) relPath(p string) (string, bool) {
 		return "/" + rest, true
 	}
 	return p, false
-}
-
-func (v *Validator) findRoute(r *http.Request, rel string) (*routers.Route, map[string]string) {
-	// Microsoft's own document lists the collection with a trailing slash;
-	// both spellings reach the same operation.
-	if rel == "/saas/subscriptions/" {
-		rel = "/saas/subscriptions"
-	}
-	probe := r.Clone(r.Context())
-	probe.URL.Path, probe.URL.RawPath = rel, ""
-	route, params, err := v.router.FindRoute(probe)
-	if err != nil {
-		return nil, nil
-	}
-	return route, params
 }
 
 // readBody reads at most max bytes; tooBig reports that more were sent.
@@ -281,8 +258,7 @@ func writeJSONError(w http.ResponseWriter, status int, code, message string) {
 // validateResponse checks the fake's answer; a mismatch is our bug, and the
 // buffered answer is replaced by a 500 that says so.
 func (v *Validator) validateResponse(r *http.Request, rel string, route *routers.Route, params map[string]string, rec *recorder) {
-	probe := r.Clone(r.Context())
-	probe.URL.Path = rel
+	probe := probeRequest(r, rel)
 	in := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: probe, PathParams: params, Route: route, Options: noAuth},
 		Status:                 rec.statusOrOK(),

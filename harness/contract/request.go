@@ -21,11 +21,11 @@ import (
 // Unknown body fields are warned about and stripped before validation, as
 // the real API ignores them; everything else that breaks the schema stops
 // the request with 400.
-func (v *Validator) validateRequest(r *http.Request, rel string, route *routers.Route, params map[string]string, body []byte) []finding {
+func (v *Validator) validateRequest(r *http.Request, rel string, route *routers.Route, params map[string]string, known map[string]bool, body []byte) []finding {
 	op := route.Operation.OperationID
 	var out []finding
 	checked := body
-	if known := bodyProperties(route.Operation); known != nil && len(body) > 0 {
+	if known != nil && len(body) > 0 {
 		var obj map[string]json.RawMessage
 		if json.Unmarshal(body, &obj) == nil && obj != nil {
 			var unknown []string
@@ -56,8 +56,7 @@ func (v *Validator) validateRequest(r *http.Request, rel string, route *routers.
 		}
 	}
 
-	probe := r.Clone(r.Context())
-	probe.URL.Path, probe.URL.RawPath = rel, ""
+	probe := probeRequest(r, rel)
 	probe.Body = nopBody(checked)
 	probe.ContentLength = int64(len(checked))
 	in := &openapi3filter.RequestValidationInput{Request: probe, PathParams: params, Route: route, Options: noAuth}
