@@ -84,7 +84,7 @@ func BenchmarkValidateResponseSubscription(b *testing.B) {
 	who := map[string]any{"emailId": "a@customer.example", "objectId": benchSub, "tenantId": benchSub}
 	body, _ := json.Marshal(map[string]any{"id": benchSub, "publisherId": "contoso", "offerId": "offer", "name": "n",
 		"saasSubscriptionStatus": "Subscribed", "beneficiary": who, "purchaser": who, "planId": "basic", "quantity": 5,
-		"term": map[string]any{"termUnit": "P1M", "startDate": "2026-01-02T03:04:05Z", "endDate": "2026-02-02T03:04:05Z"},
+		"term":      map[string]any{"termUnit": "P1M", "startDate": "2026-01-02T03:04:05Z", "endDate": "2026-02-02T03:04:05Z"},
 		"autoRenew": true, "isTest": false, "isFreeTrial": false, "allowedCustomerOperations": []string{"Read", "Update", "Delete"},
 		"sandboxType": "None", "sessionMode": "None", "created": "2026-01-02T03:04:05Z", "lastModified": "2026-01-02T03:04:05Z"})
 	b.ReportAllocs()
