@@ -682,21 +682,22 @@ func TestResponseStrictness(t *testing.T) {
 		header http.Header
 		body   any
 		ok     bool
+		errHas string
 	}{
 		{name: "202 with Operation-Location", req: patch, status: 202, header: http.Header{"Operation-Location": {opLoc}}, ok: true},
-		{name: "202 without Operation-Location", req: patch, status: 202},
-		{name: "202 with relative Operation-Location", req: patch, status: 202, header: http.Header{"Operation-Location": {"/operations/x"}}},
+		{name: "202 without Operation-Location", req: patch, status: 202, errHas: `"Operation-Location" missing`},
+		{name: "202 with relative Operation-Location", req: patch, status: 202, header: http.Header{"Operation-Location": {"/operations/x"}}, errHas: `format "uri"`},
 		{name: "subscription complete", req: get, status: 200, body: sub, ok: true},
 		{name: "subscription with unknown extra field", req: get, status: 200, body: extra, ok: true},
-		{name: "subscription missing saasSubscriptionStatus", req: get, status: 200, body: noStatus},
-		{name: "subscription with unknown status", req: get, status: 200, body: badStatus},
-		{name: "subscription with non-GUID tenantId", req: get, status: 200, body: badTenant},
-		{name: "subscription with unknown allowed operation", req: get, status: 200, body: badOp},
-		{name: "subscription with null allowedCustomerOperations", req: get, status: 200, body: nullOps},
+		{name: "subscription missing saasSubscriptionStatus", req: get, status: 200, body: noStatus, errHas: `"saasSubscriptionStatus" is missing`},
+		{name: "subscription with unknown status", req: get, status: 200, body: badStatus, errHas: "/saasSubscriptionStatus"},
+		{name: "subscription with non-GUID tenantId", req: get, status: 200, body: badTenant, errHas: `format "uuid"`},
+		{name: "subscription with unknown allowed operation", req: get, status: 200, body: badOp, errHas: "/allowedCustomerOperations/1"},
+		{name: "subscription with null allowedCustomerOperations", req: get, status: 200, body: nullOps, errHas: "not nullable"},
 		{name: "subscription with only required fields", req: get, status: 200, body: minimalSubscription(), ok: true},
 		{name: "404 with error body", req: get, status: 404, body: map[string]any{"error": map[string]any{"code": "NotFound", "message": "no such subscription", "target": "subscriptionId", "details": []any{errBody("x", "y")["error"]}}}, ok: true},
-		{name: "404 with nested detail missing code", req: get, status: 404, body: map[string]any{"error": map[string]any{"code": "NotFound", "message": "m", "details": []any{map[string]any{"message": "y"}}}}},
-		{name: "404 with error missing message", req: get, status: 404, body: map[string]any{"error": map[string]any{"code": "NotFound"}}},
+		{name: "404 with nested detail missing code", req: get, status: 404, body: map[string]any{"error": map[string]any{"code": "NotFound", "message": "m", "details": []any{map[string]any{"message": "y"}}}}, errHas: "/error/details/0/code"},
+		{name: "404 with error missing message", req: get, status: 404, body: map[string]any{"error": map[string]any{"code": "NotFound"}}, errHas: `"message" is missing`},
 		{name: "418 falls to default with error body", req: get, status: 418, body: errBody("Teapot", "no"), ok: true},
 	}
 	for _, tc := range cases {
@@ -707,6 +708,9 @@ func TestResponseStrictness(t *testing.T) {
 			}
 			if !tc.ok && err == nil {
 				t.Fatal("want rejected, got accepted")
+			}
+			if !tc.ok && !strings.Contains(err.Error(), tc.errHas) {
+				t.Fatalf("error does not mention %q: %v", tc.errHas, err)
 			}
 		})
 	}
