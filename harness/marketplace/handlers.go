@@ -129,6 +129,12 @@ func (m *Marketplace) activate(c *call) {
 		c.fail(http.StatusBadRequest, "BadArgument", "body", "planId and quantity must be the purchased ones")
 		return
 	}
+	if s.SaasSubscriptionStatus == Subscribed {
+		// The 2022 docs list 400 for activating a subscription that is not
+		// pending (spec/README.md, "activate on an active subscription").
+		c.fail(http.StatusBadRequest, "BadArgument", "saasSubscriptionStatus", "the subscription is already Subscribed")
+		return
+	}
 	if s.SaasSubscriptionStatus == PendingFulfillmentStart {
 		start := c.now
 		end := termEnd(start, s.Term.TermUnit)
@@ -261,7 +267,15 @@ func (m *Marketplace) deleteSubscription(c *call) {
 		c.fail(http.StatusBadRequest, "BadArgument", "saasSubscriptionStatus", "the subscription is already Unsubscribed")
 		return
 	}
-	if !m.allowedAndIdle(c, r, "Delete", "DELETE") {
+	// DELETE is accepted while a plan or quantity change is pending (no
+	// revision of the docs lists 409 for it: spec/README.md); that change
+	// fails when the cancellation completes. A second DELETE while the first
+	// is still running is refused like any overlapping change.
+	if !m.allowed(c, r, "Delete", "DELETE") {
+		return
+	}
+	if o := r.inProgress(); o != nil && o.op.Action == ActionUnsubscribe {
+		m.busy(c, o, "DELETE")
 		return
 	}
 	o := m.newOpLocked(r, ActionUnsubscribe, SourcePartner, r.sub.PlanID, r.sub.Quantity, OpInProgress, c.now, m.cfg.operationLatency)
@@ -295,18 +309,31 @@ func (m *Marketplace) subscribedForChange(c *call, r *subRecord, allowed, verb s
 // allowedAndIdle checks allowedCustomerOperations (FUL-UPDATE-03) and that
 // no operation is in flight (FUL-UPDATE-02).
 func (m *Marketplace) allowedAndIdle(c *call, r *subRecord, allowed, verb string) bool {
-	if !r.allows(allowed) {
-		c.violate(broke("FUL-UPDATE-03", verb+" subscription although "+allowed+" is not in allowedCustomerOperations",
-			"allowedCustomerOperations", "", allowed, "check allowedCustomerOperations before offering the change"))
-		c.fail(http.StatusBadRequest, "BadArgument", "allowedCustomerOperations", allowed+" is not allowed on this subscription")
+	if !m.allowed(c, r, allowed, verb) {
 		return false
 	}
 	if o := r.inProgress(); o != nil {
-		c.violate(broke("FUL-UPDATE-02", verb+" subscription while operation "+o.op.ID+" ("+string(o.op.Action)+") is in progress",
-			"operationId", string(o.op.Status), "no operation in progress",
-			"follow Operation-Location until the previous operation is final before the next change"))
-		c.fail(http.StatusConflict, "Conflict", "", "another operation is in progress on this subscription")
+		m.busy(c, o, verb)
 		return false
 	}
 	return true
+}
+
+// allowed checks allowedCustomerOperations (FUL-UPDATE-03).
+func (m *Marketplace) allowed(c *call, r *subRecord, allowed, verb string) bool {
+	if r.allows(allowed) {
+		return true
+	}
+	c.violate(broke("FUL-UPDATE-03", verb+" subscription although "+allowed+" is not in allowedCustomerOperations",
+		"allowedCustomerOperations", "", allowed, "check allowedCustomerOperations before offering the change"))
+	c.fail(http.StatusBadRequest, "BadArgument", "allowedCustomerOperations", allowed+" is not allowed on this subscription")
+	return false
+}
+
+// busy refuses a change that overlaps operation o (FUL-UPDATE-02).
+func (m *Marketplace) busy(c *call, o *opRecord, verb string) {
+	c.violate(broke("FUL-UPDATE-02", verb+" subscription while operation "+o.op.ID+" ("+string(o.op.Action)+") is in progress",
+		"operationId", string(o.op.Status), "no operation in progress",
+		"follow Operation-Location until the previous operation is final before the next change"))
+	c.fail(http.StatusConflict, "Conflict", "", "another operation is in progress on this subscription")
 }

@@ -217,14 +217,36 @@ func TestDeleteSubscription(t *testing.T) {
 			t.Fatalf("rules = %v", got)
 		}
 	})
-	t.Run("operation in progress", func(t *testing.T) {
-		m, _ := newFake(t)
+	t.Run("plan change in progress is no obstacle", func(t *testing.T) {
+		m, clk := newFake(t)
 		p := subscribed(t, m, "flat-monthly")
-		if _, err := m.ChangePlan(p.SubscriptionID, "flat-yearly"); err != nil {
+		change, err := m.ChangePlan(p.SubscriptionID, "flat-yearly")
+		if err != nil {
 			t.Fatal(err)
 		}
-		if rec := do(t, m, "DELETE", "/saas/subscriptions/"+p.SubscriptionID+av, ""); rec.Code != 409 {
+		if rec := do(t, m, "DELETE", "/saas/subscriptions/"+p.SubscriptionID+av, ""); rec.Code != 202 {
 			t.Fatalf("DELETE = %d", rec.Code)
+		}
+		if vs := m.Violations().All(); len(vs) != 0 {
+			t.Fatalf("violations = %v", vs)
+		}
+		clk.Advance(time.Millisecond)
+		m.Settle()
+		if op, _ := m.Operation(p.SubscriptionID, change.ID); op.Status != OpFailed {
+			t.Fatalf("pending plan change after cancellation = %s, want Failed", op.Status)
+		}
+		if s, _ := m.Subscription(p.SubscriptionID); s.SaasSubscriptionStatus != Unsubscribed || s.PlanID != "flat-monthly" {
+			t.Fatalf("subscription = %s %s", s.SaasSubscriptionStatus, s.PlanID)
+		}
+	})
+	t.Run("second DELETE while the first runs", func(t *testing.T) {
+		m, _ := newFake(t, WithOperationLatency(time.Minute))
+		p := subscribed(t, m, "flat-monthly")
+		if rec := do(t, m, "DELETE", "/saas/subscriptions/"+p.SubscriptionID+av, ""); rec.Code != 202 {
+			t.Fatalf("first DELETE = %d", rec.Code)
+		}
+		if rec := do(t, m, "DELETE", "/saas/subscriptions/"+p.SubscriptionID+av, ""); rec.Code != 409 {
+			t.Fatalf("second DELETE = %d", rec.Code)
 		}
 		if got := rulesOf(m.Violations().All()); !sameStrings(got, []string{"FUL-UPDATE-02"}) {
 			t.Fatalf("rules = %v", got)

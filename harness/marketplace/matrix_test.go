@@ -84,7 +84,7 @@ func TestEveryOperationInEveryState(t *testing.T) {
 			map[state]outcome{sPending: {200, ""}, sSubscribed: {200, ""}, sSuspended: {200, ""}, sUnsubscribed: {200, ""}, sUnknown: {400, ""}}},
 		{OpActivate, "POST", func(f fixture) string { return "/saas/subscriptions/" + f.id + "/activate" + q },
 			func(f fixture) string { return `{"planId":"` + f.plan + `"}` }, false,
-			map[state]outcome{sPending: {200, ""}, sSubscribed: {200, "FUL-ACTIVATE-02"}, sSuspended: {400, "FUL-ACTIVATE-02"},
+			map[state]outcome{sPending: {200, ""}, sSubscribed: {400, "FUL-ACTIVATE-02"}, sSuspended: {400, "FUL-ACTIVATE-02"},
 				sUnsubscribed: {404, "STATE-01"}, sUnknown: {404, ""}}},
 		{OpListSubscriptions, "GET", func(fixture) string { return "/saas/subscriptions" + q }, nil, false,
 			map[state]outcome{sPending: {200, ""}, sSubscribed: {200, ""}, sSuspended: {200, ""}, sUnsubscribed: {200, ""}, sUnknown: {200, ""}}},

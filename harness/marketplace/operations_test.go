@@ -147,7 +147,7 @@ func TestOperationLatencyAndSetOutcome(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			m, clk := newFake(t, WithOperationLatency(30*time.Second))
+			m, clk := newFake(t, WithOperationLatency(30*time.Second), WithOutstandingOnlyReinstate(false))
 			p := subscribed(t, m, "flat-monthly")
 			if tc.outcome != "" {
 				m.SetOutcome(p.SubscriptionID, OpFailed)
@@ -194,7 +194,7 @@ func TestOperationLatencyAndSetOutcome(t *testing.T) {
 	}
 }
 
-func TestListOperationsQuirkShowsOnlyReinstate(t *testing.T) {
+func TestListOperationsShowsOnlyReinstateUnlessAskedForAll(t *testing.T) {
 	for _, quirk := range []bool{false, true} {
 		m, _ := newFake(t, WithOutstandingOnlyReinstate(quirk))
 		a := subscribed(t, m, "flat-monthly")

@@ -34,14 +34,15 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		clock:                clock.Real{},
-		pageSize:             50,
-		tokenLifetime:        24 * time.Hour, // CONTRACT D1: the docs' 24 h, not the OpenAPI text's 1 h
-		ackWindow:            10 * time.Second,
-		basePath:             "/api",
-		publisherID:          "contoso",
-		maxBodyBytes:         1 << 20,
-		partnerNotifications: true,
+		clock:                    clock.Real{},
+		pageSize:                 100,            // spec/README.md: the service's page size
+		outstandingOnlyReinstate: true,           // spec/README.md: the docs say only Reinstate is listed today
+		tokenLifetime:            24 * time.Hour, // CONTRACT D1: the docs' 24 h, not the OpenAPI text's 1 h
+		ackWindow:                10 * time.Second,
+		basePath:                 "/api",
+		publisherID:              "contoso",
+		maxBodyBytes:             1 << 20,
+		partnerNotifications:     true,
 	}
 }
 
@@ -71,7 +72,7 @@ func WithCatalog(c *Catalog) Option {
 	}
 }
 
-// WithPageSize sets how many subscriptions one list page holds. Default 50.
+// WithPageSize sets how many subscriptions one list page holds. Default 100.
 func WithPageSize(n int) Option {
 	return func(cfg *config) error {
 		if n < 1 {
@@ -191,10 +192,10 @@ func WithPartnerNotifications(on bool) Option {
 	}
 }
 
-// WithOutstandingOnlyReinstate is a quirk mode: list operations returns only
-// in-progress Reinstate operations, as Microsoft's docs say the live service
-// does today (CONTRACT §1, "confirm"). Default false: every in-progress
-// operation is listed.
+// WithOutstandingOnlyReinstate says whether list operations returns only
+// in-progress Reinstate operations, as Microsoft's docs say the service does
+// today (default true; spec/README.md). With false, every in-progress
+// operation waiting for the publisher is listed.
 func WithOutstandingOnlyReinstate(on bool) Option {
 	return func(cfg *config) error {
 		cfg.outstandingOnlyReinstate = on

@@ -53,8 +53,8 @@ func TestNewDefaults(t *testing.T) {
 		t.Fatal("default catalog is not the fixtures")
 	}
 	c := m.cfg
-	if c.pageSize != 50 || c.tokenLifetime != 24*time.Hour || c.ackWindow != 10*time.Second || c.operationLatency != 0 ||
-		c.basePath != "/api" || c.publisherID != "contoso" || c.maxBodyBytes != 1<<20 || !c.partnerNotifications || c.outstandingOnlyReinstate {
+	if c.pageSize != 100 || c.tokenLifetime != 24*time.Hour || c.ackWindow != 10*time.Second || c.operationLatency != 0 ||
+		c.basePath != "/api" || c.publisherID != "contoso" || c.maxBodyBytes != 1<<20 || !c.partnerNotifications || !c.outstandingOnlyReinstate {
 		t.Fatalf("defaults = %+v", c)
 	}
 	root, err := New(WithBasePath(""))

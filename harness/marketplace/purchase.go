@@ -47,7 +47,7 @@ type PurchaseRequest struct {
 	// in another tenant.
 	Beneficiary, Purchaser    *AadIdentifier
 	AutoRenew                 *bool    // default true
-	AllowedCustomerOperations []string // default Read, Update, Delete
+	AllowedCustomerOperations []string // default Read, Update, Delete; Read only for CSP
 }
 
 // Purchase is the result of a purchase: the new subscription and the token
@@ -116,6 +116,11 @@ func (m *Marketplace) Purchase(req PurchaseRequest) (Purchase, error) {
 		autoRenew = *req.AutoRenew
 	}
 	allowed := []string{"Read", "Update", "Delete"}
+	if req.Kind == CSP {
+		// A reseller's customer changes the subscription through the
+		// reseller, not through the publisher (spec/README.md, CSP purchases).
+		allowed = []string{"Read"}
+	}
 	if req.AllowedCustomerOperations != nil {
 		allowed = append([]string{}, req.AllowedCustomerOperations...)
 	}

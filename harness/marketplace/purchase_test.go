@@ -34,7 +34,7 @@ func TestPurchaseKinds(t *testing.T) {
 			}
 			if s.IsTest != tc.test || s.IsFreeTrial != tc.fre || s.SaasSubscriptionStatus != PendingFulfillmentStart ||
 				s.SandboxType != "None" || s.SessionMode != "None" || !s.AutoRenew || s.PublisherID != "contoso" ||
-				!sameStrings(s.AllowedCustomerOperations, []string{"Read", "Update", "Delete"}) || s.Term.TermUnit != "P1M" ||
+				!sameStrings(s.AllowedCustomerOperations, allowedFor(tc.kind)) || s.Term.TermUnit != "P1M" ||
 				s.Term.StartDate != nil || !s.Created.Equal(t0) || s.Quantity != nil || s.ID != p.SubscriptionID || s.Name == "" {
 				t.Fatalf("subscription = %+v", s)
 			}
@@ -102,4 +102,13 @@ func TestPurchaseHonoursGivenIdentitiesAndOptions(t *testing.T) {
 		!sameStrings(s.AllowedCustomerOperations, []string{"Read"}) {
 		t.Fatalf("subscription = %+v", s)
 	}
+}
+
+// allowedFor is what a purchase of kind allows the customer by default: a
+// CSP customer changes the subscription through the reseller.
+func allowedFor(kind PurchaseKind) []string {
+	if kind == CSP {
+		return []string{"Read"}
+	}
+	return []string{"Read", "Update", "Delete"}
 }
