@@ -218,3 +218,38 @@ func mustOp(t testing.TB) func(marketplace.Operation, error) {
 		}
 	}
 }
+
+// BenchmarkRoundTrip is one GET subscription through the whole stack: request
+// validation, the fake, response validation and recording.
+func BenchmarkRoundTrip(b *testing.B) {
+	s := newStack(b)
+	flat, _, _ := plans(b, s.m)
+	p := s.buy(b, flat, marketplace.Direct)
+	path := "/api/saas/subscriptions/" + p.SubscriptionID
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if rec := s.call(b, "GET", path, ""); rec.Code != 200 {
+			b.Fatalf("status %d", rec.Code)
+		}
+	}
+}
+
+// BenchmarkRoundTripPatch is a publisher plan change through the whole stack.
+func BenchmarkRoundTripPatch(b *testing.B) {
+	s := newStack(b)
+	flat, flat2, _ := plans(b, s.m)
+	p := s.buy(b, flat, marketplace.Direct)
+	s.call(b, "POST", "/api/saas/subscriptions/resolve", "", "x-ms-marketplace-token", p.Token)
+	s.call(b, "POST", "/api/saas/subscriptions/"+p.SubscriptionID+"/activate", `{"planId":"`+flat+`"}`)
+	path := "/api/saas/subscriptions/" + p.SubscriptionID
+	target := []string{flat2, flat}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if rec := s.call(b, "PATCH", path, `{"planId":"`+target[i%2]+`"}`); rec.Code != 202 {
+			b.Fatalf("status %d %s", rec.Code, rec.Body)
+		}
+		s.clock.Advance(time.Millisecond) // let the operation complete
+	}
+}
