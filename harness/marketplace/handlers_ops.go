@@ -28,13 +28,8 @@ func (m *Marketplace) listOperations(c *call) {
 
 func (m *Marketplace) getOperation(c *call) {
 	c.lock()
-	if m.st.sub(c.subID) == nil {
-		c.notFound("subscription")
-		return
-	}
-	o := m.st.op(c.subID, c.r.PathValue("opId"))
+	o := m.lookupOp(c)
 	if o == nil {
-		c.notFound("operation")
 		return
 	}
 	c.respond(http.StatusOK, cloneOperation(o.op))
@@ -42,13 +37,8 @@ func (m *Marketplace) getOperation(c *call) {
 
 func (m *Marketplace) updateOperation(c *call) {
 	c.lock()
-	if m.st.sub(c.subID) == nil {
-		c.notFound("subscription")
-		return
-	}
-	o := m.st.op(c.subID, c.r.PathValue("opId"))
+	o := m.lookupOp(c)
 	if o == nil {
-		c.notFound("operation")
 		return
 	}
 	var req UpdateOperation
@@ -86,4 +76,19 @@ func (m *Marketplace) updateOperation(c *call) {
 		return
 	}
 	c.empty(http.StatusOK)
+}
+
+// lookupOp finds the operation the path names, answering 404 when the
+// subscription or the operation is unknown (or the operation belongs to
+// another subscription). The caller holds the lock.
+func (m *Marketplace) lookupOp(c *call) *opRecord {
+	if m.st.sub(c.subID) == nil {
+		c.notFound("subscription")
+		return nil
+	}
+	o := m.st.op(c.subID, c.r.PathValue("opId"))
+	if o == nil {
+		c.notFound("operation")
+	}
+	return o
 }
