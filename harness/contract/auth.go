@@ -15,6 +15,10 @@ type Principal struct {
 	ObjectID string // oid
 	Audience string // aud
 	Token    string // the raw bearer token
+	// PublisherID is the marketplace publisher the caller's app belongs to;
+	// the fake serves only that publisher's subscriptions (AUTH-02). Empty
+	// when the authenticator does not know (then nothing is filtered).
+	PublisherID string
 }
 
 // Rejection is an Authenticator's refusal: the status to answer and the

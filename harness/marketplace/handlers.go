@@ -54,6 +54,10 @@ func (m *Marketplace) resolve(c *call) {
 		c.fail(http.StatusBadRequest, "BadArgument", hdrToken, "the marketplace token is unknown")
 		return
 	}
+	if !c.owns(r) {
+		c.refuseForeign(r)
+		return
+	}
 	r.resolved = true
 	s := cloneSubscription(r.sub)
 	c.respond(http.StatusOK, ResolvedSubscription{
@@ -161,7 +165,15 @@ func (m *Marketplace) listSubscriptions(c *call) {
 		after = seq
 	}
 	c.lock()
-	rest := m.st.after(after)
+	var rest []*subRecord
+	for _, r := range m.st.after(after) {
+		if c.owns(r) {
+			rest = append(rest, r)
+			if len(rest) > m.cfg.pageSize {
+				break // one more than a page says whether a next page exists
+			}
+		}
+	}
 	n := min(len(rest), m.cfg.pageSize)
 	page := SubscriptionPage{Subscriptions: make([]Subscription, n)}
 	for i, r := range rest[:n] {

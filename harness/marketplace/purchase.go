@@ -48,6 +48,9 @@ type PurchaseRequest struct {
 	Beneficiary, Purchaser    *AadIdentifier
 	AutoRenew                 *bool    // default true
 	AllowedCustomerOperations []string // default Read, Update, Delete; Read only for CSP
+	// PublisherID is the publisher whose offer is bought; default the
+	// marketplace's (WithPublisherID). Only that publisher's app sees it.
+	PublisherID string
 }
 
 // Purchase is the result of a purchase: the new subscription and the token
@@ -111,6 +114,10 @@ func (m *Marketplace) Purchase(req PurchaseRequest) (Purchase, error) {
 		return Purchase{}, newErr(ErrInvalidArgument, "Purchaser", purchaser.TenantID,
 			"a CSP purchaser is the reseller's tenant, not the customer's")
 	}
+	publisher := req.PublisherID
+	if publisher == "" {
+		publisher = m.cfg.publisherID
+	}
 	autoRenew := true
 	if req.AutoRenew != nil {
 		autoRenew = *req.AutoRenew
@@ -136,7 +143,7 @@ func (m *Marketplace) Purchase(req PurchaseRequest) (Purchase, error) {
 		seq: m.nextSeqLocked(),
 		sub: Subscription{
 			ID:                        id,
-			PublisherID:               m.cfg.publisherID,
+			PublisherID:               publisher,
 			OfferID:                   req.OfferID,
 			Name:                      name,
 			SaasSubscriptionStatus:    PendingFulfillmentStart,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/saasconform/saasconform/harness/violation"
@@ -20,6 +21,9 @@ type call struct {
 	reqID  string
 	corrID string
 	subID  string // the subscription the call is about, once known
+	// publisher is the caller's publisherId from its bearer token, "" when
+	// no authenticator vouched for one (then every subscription is visible).
+	publisher string
 	body   []byte
 	now    time.Time
 
@@ -148,4 +152,16 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 	h.Set("Content-Length", strconv.Itoa(len(data)))
 	w.WriteHeader(status)
 	_, _ = w.Write(data)
+}
+
+// owns reports whether the caller may see subscription r.
+func (c *call) owns(r *subRecord) bool {
+	return c.publisher == "" || strings.EqualFold(r.sub.PublisherID, c.publisher)
+}
+
+// refuseForeign answers 403 for another publisher's subscription (AUTH-02).
+func (c *call) refuseForeign(r *subRecord) {
+	c.violate(broke("AUTH-02", "subscription belongs to another publisher", "subscriptionId", c.publisher, r.sub.PublisherID,
+		"use the app registered in Partner Center for the offer's publisher; each publisher sees only its own purchases"))
+	c.fail(http.StatusForbidden, "Forbidden", "subscriptionId", "the subscription does not belong to the caller's publisher")
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+
+	"github.com/saasconform/saasconform/harness/contract"
 )
 
 // OpName names an API operation; the values are the operationIds of
@@ -91,6 +93,9 @@ func (m *Marketplace) serve(w http.ResponseWriter, r *http.Request, op OpName, h
 		corrID: w.Header().Get(hdrCorrelationID),
 		subID:  r.PathValue("id"),
 	}
+	if p, ok := contract.PrincipalFrom(r.Context()); ok {
+		c.publisher = p.PublisherID
+	}
 	if !m.injectFaults(c) {
 		return
 	}
@@ -107,7 +112,26 @@ func (m *Marketplace) serve(w http.ResponseWriter, r *http.Request, op OpName, h
 		}
 		c.body = body
 	}
+	if c.subID != "" && !m.ownedByCaller(c) {
+		return
+	}
 	h(c)
+}
+
+// ownedByCaller refuses, with 403 and AUTH-02, a call about a subscription of
+// another publisher. Unknown subscriptions pass: the handler answers 404.
+func (m *Marketplace) ownedByCaller(c *call) bool {
+	if c.publisher == "" {
+		return true
+	}
+	c.lock()
+	r := m.st.sub(c.subID)
+	if r == nil || c.owns(r) {
+		c.unlock()
+		return true
+	}
+	c.refuseForeign(r)
+	return false
 }
 
 func headerOrNew(r *http.Request, name string) string {
