@@ -24,8 +24,8 @@ type call struct {
 	// publisher is the caller's publisherId from its bearer token, "" when
 	// no authenticator vouched for one (then every subscription is visible).
 	publisher string
-	body   []byte
-	now    time.Time
+	body      []byte
+	now       time.Time
 
 	pending []violation.Violation
 	events  []Event
