@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,12 +45,12 @@ const (
 // Forgeries returns every forged webhook token for publisher, in token
 // version v. All but the one broken claim match WebhookToken exactly.
 func (i *Issuer) Forgeries(publisher App, v TokenVersion) ([]Forgery, error) {
-	good := i.webhookClaims(publisher, v)
+	now := i.webhook.Now()
+	good := i.webhookClaims(publisher, v, now)
 	callerClaim := "azp"
 	if v == V1 {
 		callerClaim = "appid"
 	}
-	now := i.Clock().Now()
 	key := i.CurrentKey()
 	stranger, err := newStrangerKey()
 	if err != nil {
@@ -109,9 +110,10 @@ func (i *Issuer) Forgeries(publisher App, v TokenVersion) ([]Forgery, error) {
 	return out, nil
 }
 
-// webhookClaims are the claims of a genuine webhook token.
-func (i *Issuer) webhookClaims(publisher App, v TokenVersion) jwt.MapClaims {
-	return i.Claims(publisher.TenantID, publisher.ClientID, MarketplaceAppID, v)
+// webhookClaims are the claims of a genuine webhook token issued at now.
+func (i *Issuer) webhookClaims(publisher App, v TokenVersion, now time.Time) jwt.MapClaims {
+	tid := strings.ToLower(publisher.TenantID)
+	return claimsAt(i.IssuerFor(tid, v), tid, strings.ToLower(publisher.ClientID), MarketplaceAppID, v, now, i.lifetime)
 }
 
 func cloneClaims(c jwt.MapClaims) jwt.MapClaims {

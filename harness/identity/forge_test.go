@@ -2,6 +2,8 @@ package identity
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -128,7 +130,7 @@ func TestForgeriesBreakOneThingEach(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	good := i.webhookClaims(app, V2)
+	good := i.webhookClaims(app, V2, clk.Now())
 	changed := map[string][]string{
 		ForgeWrongAud: {"aud"}, ForgeWrongTenant: {"iss", "tid"}, ForgeWrongCaller: {"azp"},
 		ForgeWrongIssuer: {"iss"}, ForgeExpired: {"exp", "iat", "nbf"}, ForgeNotYetValid: {"exp", "iat", "nbf"},
@@ -185,3 +187,44 @@ func sameClaim(a, b any) bool {
 }
 
 func sorted(s []string) []string { return slices.Sorted(slices.Values(s)) }
+
+// TestWebhookTokensUseTheWebhookClock: the harness may move its clock a day
+// ahead; webhook tokens and their forgeries must stay on the publisher's
+// (wall) time while access tokens follow the harness.
+func TestWebhookTokensUseTheWebhookClock(t *testing.T) {
+	wall := clock.NewFake(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
+	harness := clock.NewFake(wall.Now().Add(24 * time.Hour))
+	i, err := New(WithClock(harness), WithWebhookClock(wall), WithURL("https://login.test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := App{TenantID: uuid.NewString(), ClientID: uuid.NewString(), Secret: "s", PublisherID: "contoso"}
+	if err := i.Register(app); err != nil {
+		t.Fatal(err)
+	}
+	iat := func(tok string) int64 {
+		t.Helper()
+		var c struct {
+			Iat int64 `json:"iat"`
+		}
+		parts := strings.Split(tok, ".")
+		raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+		if err != nil || json.Unmarshal(raw, &c) != nil {
+			t.Fatalf("token payload: %v", err)
+		}
+		return c.Iat
+	}
+	hook, _ := i.WebhookToken(app, V2)
+	access, _, _ := i.AccessToken(app, MarketplaceAppID, V2)
+	if iat(hook) != wall.Now().Unix() || iat(access) != harness.Now().Unix() {
+		t.Fatalf("iat: webhook %d (want wall %d), access %d (want harness %d)", iat(hook), wall.Now().Unix(), iat(access), harness.Now().Unix())
+	}
+	forged, _ := i.Forgeries(app, V2)
+	for _, f := range forged {
+		if f.Name == ForgeExpired {
+			if got := iat(strings.TrimPrefix(f.Header, "Bearer ")); got >= wall.Now().Unix() {
+				t.Fatalf("expired forgery issued at %d, not before the wall clock's now", got)
+			}
+		}
+	}
+}

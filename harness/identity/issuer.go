@@ -19,6 +19,7 @@ import (
 // for concurrent use, including Rotate while tokens are minted and verified.
 type Issuer struct {
 	clock    clock.Clock
+	webhook  clock.Clock // webhook tokens' clock
 	lifetime time.Duration
 	style    IssuerStyle
 	keys     *keyring
@@ -51,8 +52,13 @@ func New(opts ...Option) (*Issuer, error) {
 		}
 		cfg.apps = apps
 	}
+	webhook := cfg.webhook
+	if webhook == nil {
+		webhook = cfg.clock
+	}
 	i := &Issuer{
 		clock:    cfg.clock,
+		webhook:  webhook,
 		lifetime: cfg.lifetime,
 		style:    cfg.style,
 		parser: jwt.NewParser(
@@ -187,6 +193,9 @@ func (i *Issuer) IssuerFor(tenantID string, v TokenVersion) string {
 	return issuerAt(i.style, i.URL(), strings.ToLower(tenantID), v)
 }
 
+// WebhookClock is the clock webhook tokens are issued against.
+func (i *Issuer) WebhookClock() clock.Clock { return i.webhook }
+
 // Claims is the full claim set of an app-only token of version v that
 // callerAppID obtains in tenantID for audience: iat and nbf are the clock's
 // now, exp is now plus the token lifetime, oid/sub are the caller's service
@@ -204,6 +213,10 @@ func (i *Issuer) AccessToken(app App, audience string, v TokenVersion) (token st
 
 // mint signs a client-credentials token with iss built from base.
 func (i *Issuer) mint(base string, app App, audience string, v TokenVersion) (string, time.Time, error) {
+	return i.mintAt(base, app, audience, v, i.clock.Now())
+}
+
+func (i *Issuer) mintAt(base string, app App, audience string, v TokenVersion, now time.Time) (string, time.Time, error) {
 	if v != V1 && v != V2 {
 		return "", time.Time{}, fmt.Errorf("identity: token version %d is neither V1 nor V2", int(v))
 	}
@@ -215,7 +228,6 @@ func (i *Issuer) mint(base string, app App, audience string, v TokenVersion) (st
 	if iss == "" {
 		return "", time.Time{}, errors.New("identity: no URL to build the issuer from: call SetURL or use WithURL")
 	}
-	now := i.clock.Now()
 	claims := claimsAt(iss, tid, audience, strings.ToLower(app.ClientID), v, now, i.lifetime)
 	tok, err := i.Sign(claims, i.CurrentKey())
 	if err != nil {
@@ -234,6 +246,6 @@ func (i *Issuer) WebhookToken(publisher App, v TokenVersion) (string, error) {
 		return "", errors.New("identity: webhook token: publisher app has no client or tenant id")
 	}
 	marketplace := App{TenantID: publisher.TenantID, ClientID: MarketplaceAppID}
-	tok, _, err := i.mint(i.URL(), marketplace, strings.ToLower(publisher.ClientID), v)
+	tok, _, err := i.mintAt(i.URL(), marketplace, strings.ToLower(publisher.ClientID), v, i.webhook.Now())
 	return tok, err
 }

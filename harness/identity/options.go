@@ -13,6 +13,7 @@ import (
 // config is what Options set; New validates the whole of it once.
 type config struct {
 	clock    clock.Clock
+	webhook  clock.Clock // nil: the same as clock
 	apps     []App
 	appsSet  bool
 	lifetime time.Duration
@@ -42,6 +43,20 @@ const (
 
 func optErr(opt, format string, args ...any) error {
 	return fmt.Errorf("identity: %s: %s", opt, fmt.Sprintf(format, args...))
+}
+
+// WithWebhookClock sets the clock webhook tokens (and their forgeries) are
+// issued against; default the Issuer's clock. A harness that moves its own
+// clock far ahead passes the wall clock here, because the publisher checks
+// webhook tokens against its wall clock.
+func WithWebhookClock(c clock.Clock) Option {
+	return func(cfg *config) error {
+		if c == nil {
+			return optErr("WithWebhookClock", "clock is nil")
+		}
+		cfg.webhook = c
+		return nil
+	}
 }
 
 // WithClock sets the clock tokens are issued and verified against.
