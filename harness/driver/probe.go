@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/saasconform/saasconform/harness/marketplace"
 	"github.com/saasconform/saasconform/harness/violation"
@@ -19,6 +20,7 @@ const (
 	FieldPlanID      = "planId"
 	FieldQuantity    = "quantity"
 	FieldBeneficiary = "beneficiaryTenantId"
+	FieldTermEnd     = "termEnd" // compared only after a renewal (CompareTermEnd)
 )
 
 // View is the publisher's own view of a subscription, translated into
@@ -29,6 +31,7 @@ type View struct {
 	PlanID      string
 	Quantity    *int64
 	Beneficiary string
+	TermEnd     string          // YYYY-MM-DD, "" when the publisher has none
 	Known       map[string]bool // which fields the mapping covers
 	Raw         string          // the answer as received
 }
@@ -120,6 +123,8 @@ func (p *Probe) Map(body []byte) (View, error) {
 			}
 		case FieldBeneficiary:
 			v.Beneficiary = scalar(val)
+		case FieldTermEnd:
+			v.TermEnd = dateOf(scalar(val))
 		default:
 			return v, fmt.Errorf("driver: unknown probe field %q", field)
 		}
@@ -174,6 +179,37 @@ func Compare(sub marketplace.Subscription, v View) []Mismatch {
 		add(FieldBeneficiary, strings.ToLower(sub.Beneficiary.TenantID), strings.ToLower(v.Beneficiary))
 	}
 	return out
+}
+
+// CompareTermEnd sets the term end Microsoft shows beside the publisher's,
+// by calendar day; nil when they agree or the probe does not map it.
+func CompareTermEnd(sub marketplace.Subscription, v View) *Mismatch {
+	if !v.Known[FieldTermEnd] {
+		return nil
+	}
+	ms := ""
+	if sub.Term.EndDate != nil {
+		ms = sub.Term.EndDate.UTC().Format("2006-01-02")
+	}
+	if ms == v.TermEnd {
+		return nil
+	}
+	pub := v.TermEnd
+	if pub == "" {
+		pub = "none"
+	}
+	return &Mismatch{Field: FieldTermEnd, Microsoft: ms, Publisher: pub}
+}
+
+// dateOf reduces an RFC 3339 time or a date to YYYY-MM-DD.
+func dateOf(s string) string {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC().Format("2006-01-02")
+	}
+	if len(s) >= 10 {
+		return s[:10]
+	}
+	return s
 }
 
 func qty(q *int64) string {

@@ -81,14 +81,18 @@ type ProbeFields struct {
 	PlanID              string `yaml:"planId"`
 	Quantity            string `yaml:"quantity"`
 	BeneficiaryTenantID string `yaml:"beneficiaryTenantId"`
+	// TermEnd is the end of the current term as the publisher recorded it
+	// at the last renewal (compared only after a Renew).
+	TermEnd string `yaml:"termEnd"`
 }
 
 // Map returns the paths keyed by the marketplace field names (status,
-// planId, quantity, beneficiaryTenantId), leaving out unset ones.
+// planId, quantity, beneficiaryTenantId, termEnd), leaving out unset ones.
 func (f ProbeFields) Map() map[string]string {
 	m := map[string]string{}
 	for k, v := range map[string]string{
 		"status": f.Status, "planId": f.PlanID, "quantity": f.Quantity, "beneficiaryTenantId": f.BeneficiaryTenantID,
+		"termEnd": f.TermEnd,
 	} {
 		if v != "" {
 			m[k] = v
@@ -130,7 +134,7 @@ type Identity struct {
 	TenantID      string        `yaml:"tenantId"`      // GUID; "" = generated per run
 	ClientID      string        `yaml:"clientId"`      // GUID; "" = generated
 	ClientSecret  string        `yaml:"clientSecret"`  // "" = generated
-	TokenLifetime time.Duration `yaml:"tokenLifetime"` // default 1h
+	TokenLifetime time.Duration `yaml:"tokenLifetime"` // default 4m (see DefaultTokenLifetime)
 	TokenVersion  string        `yaml:"tokenVersion"`  // TokenV1 or TokenV2 (default)
 }
 
@@ -184,9 +188,14 @@ func AllCapabilities() []Capability {
 
 // Defaults.
 const (
-	DefaultReadyTimeout  = 60 * time.Second
-	DefaultStopTimeout   = 5 * time.Second
-	DefaultTokenLifetime = time.Hour
+	DefaultReadyTimeout = 60 * time.Second
+	DefaultStopTimeout  = 5 * time.Second
+	// DefaultTokenLifetime is short on purpose: MSAL and most token caches
+	// renew a token that has less than five minutes left, so with four
+	// minutes a correct publisher fetches a fresh token whenever it needs
+	// one, and the token-reuse check (AUTH-04) can move the harness clock
+	// past expiry without blaming a cache that is merely generous.
+	DefaultTokenLifetime = 4 * time.Minute
 	DefaultWebhookAck    = 10 * time.Second
 	DefaultFlow          = 30 * time.Second
 	DefaultRequest       = 10 * time.Second

@@ -229,7 +229,7 @@ func TestDefaults(t *testing.T) {
 	}
 	want := map[string]any{
 		"landing.mode": "http", "confirmForm": true, "inheritEnv": true, "readyTimeout": 60 * time.Second,
-		"stopTimeout": 5 * time.Second, "action method": "POST", "tokenLifetime": time.Hour, "tokenVersion": "v2",
+		"stopTimeout": 5 * time.Second, "action method": "POST", "tokenLifetime": 4 * time.Minute, "tokenVersion": "v2",
 		"tls": true, "listen": "127.0.0.1:0", "identityListen": "127.0.0.1:0", "pageSize": 100, "capabilities": 13,
 		"webhookAck": 10 * time.Second, "flow": 30 * time.Second, "request": 10 * time.Second,
 		"reports": filepath.Join("dir", "reports"), "dir": "dir", "startDir": "dir", "offers": "",

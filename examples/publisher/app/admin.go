@@ -8,6 +8,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The admin API is how the publisher changes subscriptions on its own
@@ -18,12 +19,13 @@ import (
 // accountView is the publisher's own view of an account, in its own
 // vocabulary (GET /admin/subscriptions/{id}).
 type accountView struct {
-	ID             string `json:"id"`
-	State          State  `json:"state"`
-	Plan           string `json:"plan"`
-	Seats          *int64 `json:"seats"` // null for flat-rate plans
-	CustomerTenant string `json:"customerTenant"`
-	Renewals       int    `json:"renewals"`
+	ID             string     `json:"id"`
+	State          State      `json:"state"`
+	Plan           string     `json:"plan"`
+	Seats          *int64     `json:"seats"` // null for flat-rate plans
+	CustomerTenant string     `json:"customerTenant"`
+	Renewals       int        `json:"renewals"`
+	TermEnd        *time.Time `json:"termEnd"` // as of the last renewal; null before one
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -48,7 +50,7 @@ func (a *App) handleGetAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, accountView{ID: acc.SubscriptionID, State: acc.State, Plan: acc.Plan,
-		Seats: acc.Seats, CustomerTenant: acc.CustomerTenant, Renewals: acc.Renewals})
+		Seats: acc.Seats, CustomerTenant: acc.CustomerTenant, Renewals: acc.Renewals, TermEnd: acc.TermEnd})
 }
 
 // handleChangePlan is POST /admin/subscriptions/{id}/plan?to=PLAN.

@@ -1,0 +1,213 @@
+// Package microsoft stands up Microsoft's side of a run: a CA, the fake
+// Entra ID, and the fake marketplace behind two-way validation and token
+// checks, sharing one clock, one violation log and one transcript.
+package microsoft
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/saasconform/saasconform/harness/clock"
+	"github.com/saasconform/saasconform/harness/contract"
+	"github.com/saasconform/saasconform/harness/identity"
+	"github.com/saasconform/saasconform/harness/marketplace"
+	"github.com/saasconform/saasconform/harness/tlsca"
+	"github.com/saasconform/saasconform/harness/violation"
+)
+
+// PublisherID is the publisher the run's offers belong to.
+const PublisherID = "contoso"
+
+// Options shape a run. The zero value is a sensible default.
+type Options struct {
+	Clock           *clock.Fake // default: a fake clock at the wall clock's now
+	Plain           bool        // serve HTTP instead of HTTPS
+	MarketplaceAddr string      // default 127.0.0.1:0
+	IdentityAddr    string      // default 127.0.0.1:0
+	Dir             string      // where the CA file is written; default a new temporary folder
+
+	App           identity.App  // the publisher's app registration; missing ids and secret are generated
+	TokenLifetime time.Duration // access token lifetime, default 1h
+	Marketplace   []marketplace.Option
+	Auth          []identity.AuthOption
+}
+
+// Side is Microsoft's side of a run, up and serving.
+type Side struct {
+	Clock       *clock.Fake
+	Log         *violation.Log
+	CA          *tlsca.CA
+	CAFile      string
+	Identity    *identity.Issuer
+	Marketplace *marketplace.Marketplace
+	API         *contract.Validator
+	App         identity.App
+
+	MarketplaceURL string // the Fulfillment API base, ending in /api
+	AuthorityURL   string // the Entra authority host
+
+	mu        sync.Mutex
+	exchanges []contract.Exchange
+	servers   []*tlsca.Server
+	tempDir   string
+}
+
+// Start brings Microsoft's side up. Close it when the run ends.
+func Start(o Options) (s *Side, err error) {
+	s = &Side{Clock: o.Clock, Log: &violation.Log{}}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if s.Clock == nil {
+		s.Clock = clock.NewFake(time.Now())
+	}
+	if s.CA, err = tlsca.New(); err != nil {
+		return nil, err
+	}
+	dir := o.Dir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "saasconform-"); err != nil {
+			return nil, fmt.Errorf("microsoft: temporary folder: %w", err)
+		}
+		s.tempDir = dir
+	}
+	if s.CAFile, err = s.CA.WriteFile(dir); err != nil {
+		return nil, err
+	}
+	s.App = completeApp(o.App)
+
+	lifetime := o.TokenLifetime
+	if lifetime == 0 {
+		lifetime = time.Hour
+	}
+	// Webhook tokens follow the wall clock: the publisher checks them
+	// against its own time, whatever the harness clock says.
+	s.Identity, err = identity.New(identity.WithClock(s.Clock), identity.WithWebhookClock(clock.Real{}),
+		identity.WithTokenLifetime(lifetime), identity.WithApps(s.App))
+	if err != nil {
+		return nil, err
+	}
+	idSrv, err := s.CA.ServeAt(orDefault(o.IdentityAddr), s.Identity, o.Plain)
+	if err != nil {
+		return nil, err
+	}
+	s.servers = append(s.servers, idSrv)
+	s.AuthorityURL = idSrv.URL
+	if err = s.Identity.SetURL(idSrv.URL); err != nil {
+		return nil, err
+	}
+
+	// The marketplace needs its own URL for Operation-Location and
+	// @nextLink, so its listener comes first and the handler after.
+	mux := &switchable{}
+	mpSrv, err := s.CA.ServeAt(orDefault(o.MarketplaceAddr), mux, o.Plain)
+	if err != nil {
+		return nil, err
+	}
+	s.servers = append(s.servers, mpSrv)
+	s.MarketplaceURL = mpSrv.URL + "/api"
+	mopts := append([]marketplace.Option{marketplace.WithClock(s.Clock), marketplace.WithViolations(s.Log),
+		marketplace.WithBaseURL(s.MarketplaceURL), marketplace.WithPublisherID(PublisherID)}, o.Marketplace...)
+	if s.Marketplace, err = marketplace.New(mopts...); err != nil {
+		return nil, err
+	}
+	auth, err := identity.NewMarketplaceAuth(s.Identity, o.Auth...)
+	if err != nil {
+		return nil, err
+	}
+	s.API, err = contract.New(s.Marketplace, contract.WithAuthenticator(auth), contract.WithViolations(s.Log),
+		contract.WithClock(s.Clock), contract.OnExchange(s.keep))
+	if err != nil {
+		return nil, err
+	}
+	mux.set(s.API)
+	return s, nil
+}
+
+// completeApp fills a publisher app's missing ids and secret.
+func completeApp(a identity.App) identity.App {
+	if a.Name == "" {
+		a.Name = "publisher under test"
+	}
+	if a.TenantID == "" {
+		a.TenantID = uuid.NewString()
+	}
+	if a.ClientID == "" {
+		a.ClientID = uuid.NewString()
+	}
+	if a.Secret == "" {
+		a.Secret = "sc-" + uuid.NewString()
+	}
+	if a.PublisherID == "" {
+		a.PublisherID = PublisherID
+	}
+	return a
+}
+
+func orDefault(addr string) string {
+	if addr == "" {
+		return "127.0.0.1:0"
+	}
+	return addr
+}
+
+func (s *Side) keep(e contract.Exchange) {
+	s.mu.Lock()
+	s.exchanges = append(s.exchanges, e)
+	s.mu.Unlock()
+}
+
+// Exchanges returns every call the publisher made to the marketplace so far.
+func (s *Side) Exchanges() []contract.Exchange {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]contract.Exchange(nil), s.exchanges...)
+}
+
+// HTTPClient is a client that trusts the run's CA.
+func (s *Side) HTTPClient() *http.Client { return s.CA.Client() }
+
+// Close stops both servers and removes the temporary folder.
+func (s *Side) Close() error {
+	var errs []error
+	for _, srv := range s.servers {
+		errs = append(errs, srv.Close())
+	}
+	s.servers = nil
+	if s.tempDir != "" {
+		errs = append(errs, os.RemoveAll(s.tempDir))
+		s.tempDir = ""
+	}
+	return errors.Join(errs...)
+}
+
+// switchable is a handler set after its server started.
+type switchable struct {
+	mu sync.RWMutex
+	h  http.Handler
+}
+
+func (s *switchable) set(h http.Handler) {
+	s.mu.Lock()
+	s.h = h
+	s.mu.Unlock()
+}
+
+func (s *switchable) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.RLock()
+	h := s.h
+	s.mu.RUnlock()
+	if h == nil {
+		http.Error(w, `{"error":{"code":"Unavailable","message":"starting"}}`, http.StatusServiceUnavailable)
+		return
+	}
+	h.ServeHTTP(w, r)
+}

@@ -1,0 +1,73 @@
+package microsoft
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/saasconform/saasconform/harness/identity"
+	"github.com/saasconform/saasconform/harness/marketplace"
+)
+
+func TestSideServesTokensAndTheAPIOverTLS(t *testing.T) {
+	s, err := Start(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if !strings.HasPrefix(s.MarketplaceURL, "https://127.0.0.1:") || !strings.HasSuffix(s.MarketplaceURL, "/api") ||
+		!strings.HasPrefix(s.AuthorityURL, "https://127.0.0.1:") {
+		t.Fatalf("urls %s %s", s.MarketplaceURL, s.AuthorityURL)
+	}
+	if _, err := os.Stat(s.CAFile); err != nil {
+		t.Fatal(err)
+	}
+	c := s.HTTPClient()
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {s.App.ClientID},
+		"client_secret": {s.App.Secret}, "scope": {identity.MarketplaceAppID + "/.default"}}
+	resp, err := c.PostForm(s.AuthorityURL+"/"+s.App.TenantID+"/oauth2/v2.0/token", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || tok.AccessToken == "" {
+		t.Fatalf("token endpoint: %d", resp.StatusCode)
+	}
+	buy, err := s.Marketplace.Purchase(marketplacePurchase())
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", s.MarketplaceURL+"/saas/subscriptions/"+buy.SubscriptionID+"?api-version=2018-08-31", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err = c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET subscription: %d; violations %v", resp.StatusCode, s.Log.All())
+	}
+	if len(s.Exchanges()) != 1 || s.Exchanges()[0].SubscriptionID != buy.SubscriptionID {
+		t.Fatalf("exchanges = %+v", s.Exchanges())
+	}
+	// No x-ms ids were sent: warnings only.
+	if errs := s.Log.Errors(); len(errs) != 0 {
+		t.Fatalf("errors: %v", errs)
+	}
+	dir := s.CAFile
+	s.Close()
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("temporary CA file left behind: %v", err)
+	}
+}
+
+func marketplacePurchase() marketplace.PurchaseRequest {
+	return marketplace.PurchaseRequest{OfferID: "contoso-notes", PlanID: "flat-monthly"}
+}
