@@ -214,3 +214,17 @@ func quantityInRange(p *Plan, q int64) *Error {
 	}
 	return nil
 }
+
+// ExpireToken makes a purchase token expired now, as if its lifetime had
+// passed, without moving the clock (which would age everything else too).
+func (m *Marketplace) ExpireToken(token string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.st.tokens.issued[token]
+	if !ok {
+		return newErr(ErrNotFound, "token", "", "no such purchase token")
+	}
+	r.issued = m.cfg.clock.Now().Add(-m.cfg.tokenLifetime)
+	m.st.tokens.issued[token] = r
+	return nil
+}

@@ -140,3 +140,24 @@ func TestResolveRejectsMissingAndUnknownTokens(t *testing.T) {
 		t.Fatalf("violations: %v", m.Violations().All())
 	}
 }
+
+func TestExpireTokenWithoutMovingTheClock(t *testing.T) {
+	m, clk := newFake(t)
+	p, err := m.Purchase(PurchaseRequest{OfferID: offer, PlanID: "flat-monthly"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := clk.Now()
+	if err := m.ExpireToken(p.Token); err != nil {
+		t.Fatal(err)
+	}
+	if rec := do(t, m, "POST", "/saas/subscriptions/resolve"+av, "", hdrToken, p.Token); rec.Code != 400 {
+		t.Fatalf("resolve of an expired token = %d", rec.Code)
+	}
+	if !clk.Now().Equal(before) {
+		t.Fatal("the clock moved")
+	}
+	if err := m.ExpireToken("nope"); err == nil {
+		t.Fatal("unknown token accepted")
+	}
+}

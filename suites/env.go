@@ -1,0 +1,196 @@
+package suites
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/saasconform/saasconform/harness/driver"
+	"github.com/saasconform/saasconform/harness/identity"
+	"github.com/saasconform/saasconform/harness/marketplace"
+	"github.com/saasconform/saasconform/harness/microsoft"
+	"github.com/saasconform/saasconform/harness/target"
+)
+
+// Config says what to test and how.
+type Config struct {
+	// Target is the loaded target config (target.Load); relative paths in
+	// it resolve against its Dir.
+	Target *target.Config
+	// Logs receives the publisher's output as it runs (it is also kept for
+	// the report); nil discards it.
+	Logs io.Writer
+	// Visitor replaces the landing-page visitor the config asks for.
+	Visitor driver.Visitor
+	// Env adds variables to the publisher's environment (KEY=VALUE), after
+	// the config's own (a mutant run sets SAAS_MISTAKE this way).
+	Env []string
+}
+
+// Env is one run: Microsoft's side, the publisher, and the actors facing it.
+type Env struct {
+	Target  *target.Config // rendered for this run
+	MS      *microsoft.Side
+	Proc    *target.Process // nil when the publisher was already running
+	Visitor driver.Visitor
+	Sender  *driver.Sender
+	Probe   *driver.Probe // nil without a probe in the config
+	Client  *http.Client  // reaches the publisher (trusts the run's CA)
+	Vars    target.Vars
+
+	logs    *syncBuffer
+	closeMu sync.Mutex
+	closed  bool
+}
+
+// Prepare brings up Microsoft's side, starts the publisher when the config
+// says how, and waits until it is ready. Close the Env when done, on every
+// path.
+func Prepare(ctx context.Context, cfg Config) (e *Env, err error) {
+	if cfg.Target == nil {
+		return nil, errors.New("suites: no target config")
+	}
+	e = &Env{logs: &syncBuffer{}}
+	defer func() {
+		if err != nil {
+			e.Close()
+			e = nil
+		}
+	}()
+	t := cfg.Target
+	var mopts []marketplace.Option
+	if t.Marketplace.PageSize > 0 {
+		mopts = append(mopts, marketplace.WithPageSize(t.Marketplace.PageSize))
+	}
+	mopts = append(mopts, marketplace.WithAckWindow(t.Timeouts.WebhookAck))
+	if p := t.OffersPath(); p != "" {
+		cat, err := marketplace.LoadCatalogFile(p)
+		if err != nil {
+			return nil, err
+		}
+		mopts = append(mopts, marketplace.WithCatalog(cat))
+	}
+	app := identity.App{TenantID: t.Identity.TenantID, ClientID: t.Identity.ClientID, Secret: t.Identity.ClientSecret}
+	e.MS, err = microsoft.Start(microsoft.Options{Plain: !t.Marketplace.TLS, MarketplaceAddr: t.Marketplace.Listen,
+		IdentityAddr: t.Marketplace.IdentityListen, App: app, TokenLifetime: t.Identity.TokenLifetime, Marketplace: mopts})
+	if err != nil {
+		return nil, fmt.Errorf("suites: starting the fake marketplace and Entra ID: %w", err)
+	}
+	port := 0
+	if t.UsesPublisherPort() {
+		if port, err = t.ResolvePort(); err != nil {
+			return nil, err
+		}
+	}
+	e.Vars = target.Vars{MarketplaceURL: e.MS.MarketplaceURL, AuthorityURL: e.MS.AuthorityURL,
+		TenantID: e.MS.App.TenantID, ClientID: e.MS.App.ClientID, ClientSecret: e.MS.App.Secret,
+		CAFile: e.MS.CAFile, PublisherPort: port}
+	if e.Target, err = t.Render(e.Vars); err != nil {
+		return nil, err
+	}
+	e.Client = e.MS.HTTPClient()
+	e.Client.Timeout = e.Target.Timeouts.Request
+
+	if s := e.Target.Publisher.Start; s != nil {
+		var out io.Writer = e.logs
+		if cfg.Logs != nil {
+			out = io.MultiWriter(e.logs, cfg.Logs)
+		}
+		e.Proc, err = target.Start(ctx, s, e.Target.StartDir(), cfg.Env, out)
+		if err != nil {
+			return nil, err
+		}
+		if s.Ready != "" {
+			if err = target.WaitReady(ctx, s.Ready, e.Client, s.ReadyTimeout, e.Proc); err != nil {
+				return nil, err
+			}
+		}
+	}
+
+	e.Visitor = cfg.Visitor
+	if e.Visitor == nil {
+		e.Visitor, err = visitorFor(e.Target, e.Client)
+		if err != nil {
+			return nil, err
+		}
+	}
+	version := identity.V2
+	if e.Target.Identity.TokenVersion == "v1" {
+		version = identity.V1
+	}
+	e.Sender = &driver.Sender{URL: e.Target.Publisher.Webhook, Client: e.Client, Issuer: e.MS.Identity, App: e.MS.App,
+		Version: version, Clock: e.MS.Clock, Log: e.MS.Log, Market: e.MS.Marketplace, AckWindow: e.Target.Timeouts.WebhookAck}
+	// The publisher's own changes come back to its webhook, as Microsoft
+	// notifies them too (operationRequestSource Partner).
+	e.MS.Marketplace.OnEvent(func(ev marketplace.Event) {
+		if ev.Payload.OperationRequestSource == marketplace.SourcePartner {
+			go e.Sender.Deliver(context.Background(), ev.Payload)
+		}
+	})
+	if p := e.Target.Publisher.Probe; p != nil {
+		e.Probe = &driver.Probe{Fields: p.Fields.Map(), StatusMap: p.StatusMap, Client: e.Client,
+			URL: func(id string) (string, error) {
+				return target.RenderURL(p.URL, e.Vars, target.SubVars{SubscriptionID: id})
+			}}
+	}
+	return e, nil
+}
+
+// visitorFor builds the landing visitor the config asks for.
+func visitorFor(t *target.Config, c *http.Client) (driver.Visitor, error) {
+	confirm := t.Publisher.Landing.ConfirmForm
+	switch t.Publisher.Landing.Mode {
+	case "", "http":
+		return &driver.HTTPVisitor{Client: c, ConfirmForm: confirm}, nil
+	case "browser":
+		return newBrowserVisitor(c, confirm)
+	}
+	return nil, fmt.Errorf("suites: unknown landing mode %q", t.Publisher.Landing.Mode)
+}
+
+// PublisherLogs returns what the publisher printed so far.
+func (e *Env) PublisherLogs() []byte { return e.logs.Bytes() }
+
+// Close stops the publisher and Microsoft's side. Safe to call twice.
+func (e *Env) Close() error {
+	e.closeMu.Lock()
+	defer e.closeMu.Unlock()
+	if e.closed {
+		return nil
+	}
+	e.closed = true
+	var errs []error
+	if e.Proc != nil {
+		timeout := 5 * time.Second
+		if e.Target != nil && e.Target.Publisher.Start != nil {
+			timeout = e.Target.Publisher.Start.StopTimeout
+		}
+		errs = append(errs, e.Proc.Stop(timeout))
+	}
+	if e.MS != nil {
+		errs = append(errs, e.MS.Close())
+	}
+	return errors.Join(errs...)
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]byte(nil), b.buf.Bytes()...)
+}

@@ -1,0 +1,101 @@
+// Package suites holds the conformance specs: one file per flow, each spec
+// named as the requirement it checks and labelled with its rule IDs and flow.
+//
+// A Go publisher runs them from its own tests:
+//
+//	func TestMarketplaceConformance(t *testing.T) {
+//		cfg, err := target.Load("saasconform.yaml")
+//		if err != nil {
+//			t.Fatal(err)
+//		}
+//		suites.Run(t, suites.Config{Target: cfg})
+//	}
+//
+// and anyone else runs them with `saasconform run -c target.yaml`.
+package suites
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+)
+
+// Options shape one run of the specs.
+type Options struct {
+	JUnit       string // path of a JUnit XML report, "" for none
+	JSON        string // path of Ginkgo's JSON report, "" for none
+	LabelFilter string // Ginkgo label filter, e.g. "flow:landing || WH-AUTH-01"
+	Focus       []string
+	Verbose     bool
+	NoColor     bool
+}
+
+// ErrSetup marks failures to bring the run up (config, ports, the publisher
+// not starting): the CLI answers them with exit code 2.
+var ErrSetup = errors.New("setup failed")
+
+var once sync.Mutex
+
+// Run runs every spec against cfg's target from a Go test.
+func Run(t *testing.T, cfg Config) {
+	t.Helper()
+	ok, err := run(t, context.Background(), cfg, Options{}, t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ok {
+		t.Fail()
+	}
+}
+
+// Execute runs the specs outside `go test` (the CLI). passed is false when
+// a spec failed; err is set when the run could not start (wrapping ErrSetup).
+func Execute(ctx context.Context, cfg Config, o Options) (passed bool, err error) {
+	t := &failRecorder{}
+	return run(t, ctx, cfg, o, nil)
+}
+
+type failRecorder struct{ failed bool }
+
+func (f *failRecorder) Fail() { f.failed = true }
+
+func run(t GinkgoTestingT, ctx context.Context, cfg Config, o Options, testing *testing.T) (bool, error) {
+	once.Lock()
+	defer once.Unlock()
+	e, err := Prepare(ctx, cfg)
+	if err != nil {
+		return false, fmt.Errorf("%w: %w", ErrSetup, err)
+	}
+	env = e
+	defer func() {
+		env = nil
+		e.Close()
+	}()
+	for _, p := range []string{o.JUnit, o.JSON} {
+		if p != "" {
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return false, fmt.Errorf("%w: report folder: %w", ErrSetup, err)
+			}
+		}
+	}
+	suiteCfg, reporterCfg := GinkgoConfiguration()
+	suiteCfg.LabelFilter = o.LabelFilter
+	suiteCfg.FocusStrings = o.Focus
+	suiteCfg.RandomizeAllSpecs = true
+	reporterCfg.JUnitReport = o.JUnit
+	reporterCfg.JSONReport = o.JSON
+	reporterCfg.NoColor = o.NoColor || testing == nil && os.Getenv("NO_COLOR") != ""
+	if o.Verbose {
+		reporterCfg.Verbose = true
+	}
+	RegisterFailHandler(Fail)
+	passed := RunSpecs(t, "SaaS fulfillment conformance", suiteCfg, reporterCfg)
+	return passed, nil
+}
