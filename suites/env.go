@@ -12,6 +12,7 @@ import (
 
 	"github.com/saasconform/saasconform/harness/driver"
 	"github.com/saasconform/saasconform/harness/identity"
+	"github.com/saasconform/saasconform/harness/inprocess"
 	"github.com/saasconform/saasconform/harness/marketplace"
 	"github.com/saasconform/saasconform/harness/microsoft"
 	"github.com/saasconform/saasconform/harness/target"
@@ -30,6 +31,9 @@ type Config struct {
 	// Env adds variables to the publisher's environment (KEY=VALUE), after
 	// the config's own (a mutant run sets SAAS_MISTAKE this way).
 	Env []string
+	// InProcess runs a Go publisher inside the test process instead of
+	// over sockets; publisher.start in the target config is then ignored.
+	InProcess *InProcess
 }
 
 // Env is one run: Microsoft's side, the publisher, and the actors facing it.
@@ -43,9 +47,11 @@ type Env struct {
 	Client  *http.Client  // reaches the publisher (trusts the run's CA)
 	Vars    target.Vars
 
-	logs    *syncBuffer
-	closeMu sync.Mutex
-	closed  bool
+	logs          *syncBuffer
+	network       *inprocess.Network
+	stopInProcess func()
+	closeMu       sync.Mutex
+	closed        bool
 }
 
 // Prepare brings up Microsoft's side, starts the publisher when the config
@@ -76,13 +82,17 @@ func Prepare(ctx context.Context, cfg Config) (e *Env, err error) {
 		mopts = append(mopts, marketplace.WithCatalog(cat))
 	}
 	app := identity.App{TenantID: t.Identity.TenantID, ClientID: t.Identity.ClientID, Secret: t.Identity.ClientSecret}
+	if cfg.InProcess != nil {
+		e.network = inprocess.New()
+	}
 	e.MS, err = microsoft.Start(microsoft.Options{Plain: !t.Marketplace.TLS, MarketplaceAddr: t.Marketplace.Listen,
-		IdentityAddr: t.Marketplace.IdentityListen, App: app, TokenLifetime: t.Identity.TokenLifetime, Marketplace: mopts})
+		IdentityAddr: t.Marketplace.IdentityListen, App: app, TokenLifetime: t.Identity.TokenLifetime, Marketplace: mopts,
+		Network: e.network})
 	if err != nil {
 		return nil, fmt.Errorf("suites: starting the fake marketplace and Entra ID: %w", err)
 	}
 	port := 0
-	if t.UsesPublisherPort() {
+	if t.UsesPublisherPort() && cfg.InProcess == nil {
 		if port, err = t.ResolvePort(); err != nil {
 			return nil, err
 		}
@@ -96,7 +106,11 @@ func Prepare(ctx context.Context, cfg Config) (e *Env, err error) {
 	e.Client = e.MS.HTTPClient()
 	e.Client.Timeout = e.Target.Timeouts.Request
 
-	if s := e.Target.Publisher.Start; s != nil {
+	if cfg.InProcess != nil {
+		if err = cfg.InProcess.start(e); err != nil {
+			return nil, err
+		}
+	} else if s := e.Target.Publisher.Start; s != nil {
 		var out io.Writer = e.logs
 		if cfg.Logs != nil {
 			out = io.MultiWriter(e.logs, cfg.Logs)
@@ -165,6 +179,9 @@ func (e *Env) Close() error {
 	}
 	e.closed = true
 	var errs []error
+	if e.stopInProcess != nil {
+		e.stopInProcess()
+	}
 	if e.Proc != nil {
 		timeout := 5 * time.Second
 		if e.Target != nil && e.Target.Publisher.Start != nil {

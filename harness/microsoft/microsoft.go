@@ -16,6 +16,7 @@ import (
 	"github.com/saasconform/saasconform/harness/clock"
 	"github.com/saasconform/saasconform/harness/contract"
 	"github.com/saasconform/saasconform/harness/identity"
+	"github.com/saasconform/saasconform/harness/inprocess"
 	"github.com/saasconform/saasconform/harness/marketplace"
 	"github.com/saasconform/saasconform/harness/tlsca"
 	"github.com/saasconform/saasconform/harness/violation"
@@ -24,6 +25,12 @@ import (
 // PublisherID is the publisher the run's offers belong to.
 const PublisherID = "contoso"
 
+// Host names of the fakes on an in-process network.
+const (
+	IdentityHost    = "login.saasconform.test"
+	MarketplaceHost = "marketplace.saasconform.test"
+)
+
 // Options shape a run. The zero value is a sensible default.
 type Options struct {
 	Clock           *clock.Fake // default: a fake clock at the wall clock's now
@@ -31,6 +38,9 @@ type Options struct {
 	MarketplaceAddr string      // default 127.0.0.1:0
 	IdentityAddr    string      // default 127.0.0.1:0
 	Dir             string      // where the CA file is written; default a new temporary folder
+	// Network, when set, puts both fakes on an in-process network (no
+	// ports) under the hosts IdentityHost and MarketplaceHost.
+	Network *inprocess.Network
 
 	App           identity.App  // the publisher's app registration; missing ids and secret are generated
 	TokenLifetime time.Duration // access token lifetime, default 1h
@@ -52,6 +62,7 @@ type Side struct {
 	MarketplaceURL string // the Fulfillment API base, ending in /api
 	AuthorityURL   string // the Entra authority host
 
+	network   *inprocess.Network
 	mu        sync.Mutex
 	exchanges []contract.Exchange
 	servers   []*tlsca.Server
@@ -95,25 +106,31 @@ func Start(o Options) (s *Side, err error) {
 	if err != nil {
 		return nil, err
 	}
-	idSrv, err := s.CA.ServeAt(orDefault(o.IdentityAddr), s.Identity, o.Plain)
-	if err != nil {
-		return nil, err
-	}
-	s.servers = append(s.servers, idSrv)
-	s.AuthorityURL = idSrv.URL
-	if err = s.Identity.SetURL(idSrv.URL); err != nil {
-		return nil, err
-	}
-
 	// The marketplace needs its own URL for Operation-Location and
 	// @nextLink, so its listener comes first and the handler after.
 	mux := &switchable{}
-	mpSrv, err := s.CA.ServeAt(orDefault(o.MarketplaceAddr), mux, o.Plain)
-	if err != nil {
+	if s.network = o.Network; s.network != nil {
+		s.AuthorityURL = "https://" + IdentityHost
+		s.MarketplaceURL = "https://" + MarketplaceHost + "/api"
+		s.network.Handle(IdentityHost, s.Identity)
+		s.network.Handle(MarketplaceHost, mux)
+	} else {
+		idSrv, err := s.CA.ServeAt(orDefault(o.IdentityAddr), s.Identity, o.Plain)
+		if err != nil {
+			return nil, err
+		}
+		s.servers = append(s.servers, idSrv)
+		s.AuthorityURL = idSrv.URL
+		mpSrv, err := s.CA.ServeAt(orDefault(o.MarketplaceAddr), mux, o.Plain)
+		if err != nil {
+			return nil, err
+		}
+		s.servers = append(s.servers, mpSrv)
+		s.MarketplaceURL = mpSrv.URL + "/api"
+	}
+	if err = s.Identity.SetURL(s.AuthorityURL); err != nil {
 		return nil, err
 	}
-	s.servers = append(s.servers, mpSrv)
-	s.MarketplaceURL = mpSrv.URL + "/api"
 	mopts := append([]marketplace.Option{marketplace.WithClock(s.Clock), marketplace.WithViolations(s.Log),
 		marketplace.WithBaseURL(s.MarketplaceURL), marketplace.WithPublisherID(PublisherID)}, o.Marketplace...)
 	if s.Marketplace, err = marketplace.New(mopts...); err != nil {
@@ -172,8 +189,14 @@ func (s *Side) Exchanges() []contract.Exchange {
 	return append([]contract.Exchange(nil), s.exchanges...)
 }
 
-// HTTPClient is a client that trusts the run's CA.
-func (s *Side) HTTPClient() *http.Client { return s.CA.Client() }
+// HTTPClient is a client that reaches the fakes: on the in-process network
+// when there is one, else over loopback trusting the run's CA.
+func (s *Side) HTTPClient() *http.Client {
+	if s.network != nil {
+		return s.network.Client(30 * time.Second)
+	}
+	return s.CA.Client()
+}
 
 // Close stops both servers and removes the temporary folder.
 func (s *Side) Close() error {
