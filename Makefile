@@ -2,12 +2,23 @@
 GO      ?= go
 PKGS    ?= ./...
 FUZZTIME ?= 60s
+BIN     ?= bin/saasconform
+TARGET  ?= fixtures/targets/reference-publisher.yaml
 
-.PHONY: test lint bench fuzz tidy
+.PHONY: test lint bench fuzz tidy build conformance
 
 ## test: vet, formatting, and every test with the race detector
 test: lint
 	$(GO) test -race -count=1 $(PKGS)
+
+## build: the saasconform command, into $(BIN)
+build:
+	$(GO) build -o $(BIN) ./cmd/saasconform
+
+## conformance: run every suite against the reference publisher (TARGET);
+## reports in reports/ (junit.xml, report.json, violations.json, publisher.log)
+conformance: build
+	$(BIN) run -c $(TARGET) --junit reports/junit.xml --json reports/report.json
 
 ## lint: gofmt and go vet must be clean
 lint:

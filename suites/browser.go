@@ -1,13 +1,19 @@
 package suites
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/saasconform/saasconform/harness/driver"
 )
 
-// newBrowserVisitor is replaced when the browser visitor lands.
-func newBrowserVisitor(_ *http.Client, _ bool) (driver.Visitor, error) {
-	return nil, errors.New("suites: landing mode browser is not available in this build")
+// newBrowserVisitor is landing.mode: browser — a fresh headless Chromium for
+// each visit. The client is not used: the browser has its own network stack
+// (see driver.BrowserVisitor on certificates). A missing browser fails the
+// run's setup, not every landing spec.
+func newBrowserVisitor(_ *http.Client, confirm bool) (driver.Visitor, error) {
+	v, err := driver.NewBrowserVisitor(confirm)
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
 }

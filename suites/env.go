@@ -62,9 +62,10 @@ func Prepare(ctx context.Context, cfg Config) (e *Env, err error) {
 		return nil, errors.New("suites: no target config")
 	}
 	e = &Env{logs: &syncBuffer{}}
+	built := e // a `return nil, err` below has set e to nil by the time the deferred call runs
 	defer func() {
 		if err != nil {
-			e.Close()
+			built.Close()
 			e = nil
 		}
 	}()

@@ -31,6 +31,7 @@ import (
 type Options struct {
 	JUnit       string // path of a JUnit XML report, "" for none
 	JSON        string // path of Ginkgo's JSON report, "" for none
+	Violations  string // path of violations.json (every violation of the run), "" for none
 	LabelFilter string // Ginkgo label filter, e.g. "flow:landing || WH-AUTH-01"
 	Focus       []string
 	Verbose     bool
@@ -78,7 +79,7 @@ func run(t GinkgoTestingT, ctx context.Context, cfg Config, o Options, testing *
 		env = nil
 		e.Close()
 	}()
-	for _, p := range []string{o.JUnit, o.JSON} {
+	for _, p := range []string{o.JUnit, o.JSON, o.Violations} {
 		if p != "" {
 			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 				return false, fmt.Errorf("%w: report folder: %w", ErrSetup, err)
@@ -97,5 +98,10 @@ func run(t GinkgoTestingT, ctx context.Context, cfg Config, o Options, testing *
 	}
 	RegisterFailHandler(Fail)
 	passed := RunSpecs(t, "SaaS fulfillment conformance", suiteCfg, reporterCfg)
+	if o.Violations != "" {
+		if err := writeViolations(o.Violations, e); err != nil {
+			return passed, err
+		}
+	}
 	return passed, nil
 }

@@ -1,0 +1,327 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// mainEnv makes the test binary act as the saasconform command: suites
+// can run once per process (Ginkgo), so every test that reaches the specs
+// runs the command in a child process.
+const mainEnv = "SAASCONFORM_CLI_TEST_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(mainEnv) == "1" {
+		os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// run calls Main in this process: only for runs that stop before the specs.
+func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Main(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"help"}, "saasconform run -c target.yaml"},
+		{[]string{"--help"}, "saasconform run -c target.yaml"},
+		{[]string{"-h"}, "Exit codes"},
+		{[]string{"help", "run"}, "-label-filter"},
+		{[]string{"run", "--help"}, "-label-filter"},
+		{[]string{"run", "-h"}, "-junit"},
+		{[]string{"version"}, "saasconform "},
+	} {
+		code, out, errs := run(t, tc.args...)
+		if code != ExitPassed || !strings.Contains(out, tc.want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 0 and %q on stdout", tc.args, code, out, errs, tc.want)
+		}
+	}
+}
+
+func TestBadUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "Usage:"},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"run", "--nope"}, "flag provided but not defined: -nope"},
+		{[]string{"run"}, "missing -c"},
+		{[]string{"run", "target.yaml"}, `unexpected argument "target.yaml"`},
+		{[]string{"run", "-c", "x.yaml", "--label-filter", "flow:landing &&"}, "--label-filter"},
+		{[]string{"run", "-c", "x.yaml", "--focus", "("}, "-focus"},
+	} {
+		code, _, errs := run(t, tc.args...)
+		if code != ExitSetup || !strings.Contains(errs, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, errs, tc.want)
+		}
+	}
+}
+
+// writeTarget writes a target file in a fresh folder (its reports go there
+// too) and returns its path.
+func writeTarget(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "target.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		path string
+		want []string // each on its own line of stderr
+	}{
+		{"missing file", filepath.Join(dir, "nope.yaml"), []string{"nope.yaml: no such file — copy an example from fixtures/targets/"}},
+		{"unreadable file", dir, []string{dir + ": read " + dir + ": is a directory"}},
+		{"unknown key", writeTarget(t, "publisher:\n  landingPage: http://127.0.0.1:1/landing\n  webhook: http://127.0.0.1:1/webhook\n  landng: {mode: http}\n"),
+			[]string{"target.yaml:4: publisher.landng: unknown field", `did you mean "landing"?`}},
+		{"bad URLs", writeTarget(t, "publisher:\n  landingPage: /landing\n  webhook: 127.0.0.1:8443/webhook\n"),
+			[]string{"target.yaml:2: publisher.landingPage:", "target.yaml:3: publisher.webhook:", "is not an absolute http(s) URL"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errs := run(t, "run", "-c", tc.path)
+			if code != ExitSetup {
+				t.Errorf("exit %d, want 2; stderr:\n%s", code, errs)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(errs, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errs)
+				}
+			}
+			if tc.name == "bad URLs" && strings.Count(strings.TrimSpace(errs), "\n") != 1 {
+				t.Errorf("want the two problems on two lines:\n%s", errs)
+			}
+		})
+	}
+}
+
+// freePort is a loopback port nothing listens on.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func TestUnreachableTarget(t *testing.T) {
+	port := freePort(t)
+	t.Run("start command does not exist", func(t *testing.T) {
+		path := writeTarget(t, fmt.Sprintf(`publisher:
+  landingPage: http://127.0.0.1:%[1]d/landing
+  webhook: http://127.0.0.1:%[1]d/webhook
+  start:
+    command: ["./no-such-publisher"]
+    ready: http://127.0.0.1:%[1]d/healthz
+`, port))
+		code, _, errs := run(t, "run", "-c", path)
+		if code != ExitSetup || !strings.Contains(errs, "no-such-publisher") {
+			t.Errorf("exit %d, want 2 naming the command; stderr:\n%s", code, errs)
+		}
+	})
+	t.Run("ready URL never answers", func(t *testing.T) {
+		path := writeTarget(t, fmt.Sprintf(`publisher:
+  landingPage: http://127.0.0.1:%[1]d/landing
+  webhook: http://127.0.0.1:%[1]d/webhook
+  start:
+    command: ["sh", "-c", "echo publisher up but deaf; exec sleep 60"]
+    ready: http://127.0.0.1:%[1]d/healthz
+    readyTimeout: 1s
+    stopTimeout: 1s
+`, port))
+		start := time.Now()
+		code, _, errs := run(t, "run", "-c", path)
+		if code != ExitSetup || !strings.Contains(errs, "setup failed") {
+			t.Errorf("exit %d, want 2 and a setup failure; stderr:\n%s", code, errs)
+		}
+		if d := time.Since(start); d > 20*time.Second {
+			t.Errorf("took %s with a 1s readyTimeout", d)
+		}
+		logs, err := os.ReadFile(filepath.Join(filepath.Dir(path), "reports", "publisher.log"))
+		if err != nil || !strings.Contains(string(logs), "publisher up but deaf") {
+			t.Errorf("publisher.log = %q, %v; want the publisher's output", logs, err)
+		}
+	})
+}
+
+// command runs the saasconform command in a child process.
+func command(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), mainEnv+"=1", "NO_COLOR=1")
+	return cmd
+}
+
+const referenceTarget = "../../../../fixtures/targets/reference-publisher.yaml"
+
+type junitSuites struct {
+	Suites []struct {
+		Cases []struct {
+			Name    string    `xml:"name,attr"`
+			Status  string    `xml:"status,attr"`
+			Failure *struct{} `xml:"failure"`
+		} `xml:"testcase"`
+	} `xml:"testsuite"`
+}
+
+func readJUnit(t *testing.T, path string) junitSuites {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("JUnit report: %v", err)
+	}
+	var j junitSuites
+	if err := xml.Unmarshal(data, &j); err != nil {
+		t.Fatalf("JUnit report %s: %v", path, err)
+	}
+	return j
+}
+
+// TestRunReferencePublisher runs the activation specs against the example
+// publisher (go run ./examples/publisher) and reads the reports back.
+func TestRunReferencePublisher(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the reference publisher with go run")
+	}
+	reports := t.TempDir()
+	cmd := command(t, "run", "-c", referenceTarget, "--label-filter", "flow:activation", "--reports-dir", reports)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("saasconform run: %v\n%s", err, out)
+	}
+
+	j := readJUnit(t, filepath.Join(reports, "junit.xml"))
+	ran := 0
+	found := false
+	for _, s := range j.Suites {
+		for _, c := range s.Cases {
+			if c.Status == "passed" {
+				ran++
+			}
+			if c.Failure != nil {
+				t.Errorf("failed: %s", c.Name)
+			}
+			if strings.Contains(c.Name, "FUL-ACTIVATE-01") {
+				found = true
+			}
+		}
+	}
+	if ran == 0 || !found {
+		t.Errorf("%d passed testcases, one naming FUL-ACTIVATE-01: %v\n%s", ran, found, out)
+	}
+
+	var rep struct {
+		Count      int `json:"count"`
+		Errors     int `json:"errors"`
+		Violations []struct {
+			Rule string `json:"rule"`
+		} `json:"violations"`
+	}
+	data, err := os.ReadFile(filepath.Join(reports, "violations.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatalf("violations.json: %v\n%s", err, data)
+	}
+	if rep.Errors != 0 || rep.Violations == nil {
+		t.Errorf("the reference publisher broke rules (or violations is not a list): %s", data)
+	}
+	var ginkgo []map[string]any
+	if data, err = os.ReadFile(filepath.Join(reports, "report.json")); err != nil || json.Unmarshal(data, &ginkgo) != nil || len(ginkgo) != 1 {
+		t.Errorf("report.json: %v, %d suites", err, len(ginkgo))
+	}
+	if fi, err := os.Stat(filepath.Join(reports, "publisher.log")); err != nil || fi.Size() == 0 {
+		t.Errorf("publisher.log: %v (empty?)", err)
+	}
+}
+
+// TestInterruptStopsPublisher sends SIGTERM while specs run: the command
+// must stop the publisher, still write the JUnit report, and exit 1.
+func TestInterruptStopsPublisher(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the reference publisher with go run")
+	}
+	root, err := filepath.Abs("../../../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := os.ReadFile(filepath.Join(root, "fixtures/targets/reference-publisher.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	// The same target on a port we know, started from the repository root.
+	cfg := strings.Replace(string(text), "publisher:\n", fmt.Sprintf("publisher:\n  port: %d\n", port), 1)
+	cfg = strings.Replace(cfg, "dir: ../..", "dir: "+root, 1)
+	path := writeTarget(t, cfg)
+	reports := t.TempDir()
+
+	cmd := command(t, "run", "-c", path, "--reports-dir", reports)
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	deadline := time.Now().Add(3 * time.Minute)
+	for !strings.Contains(out.String(), "Running Suite") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the specs never started:\n%s", out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err != nil {
+		t.Fatalf("the publisher is not listening on %d: %v", port, err)
+	} else {
+		c.Close()
+	}
+	time.Sleep(time.Second) // into the specs
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(90 * time.Second):
+		t.Fatalf("still running 90s after SIGTERM:\n%s", out.String())
+	}
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != ExitFailed {
+		t.Errorf("exit: %v, want code 1\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "interrupted") {
+		t.Errorf("no word of the interruption:\n%s", out.String())
+	}
+	readJUnit(t, filepath.Join(reports, "junit.xml"))
+	if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second); err == nil {
+		c.Close()
+		t.Errorf("the publisher still listens on %d after the command exited", port)
+	}
+}
