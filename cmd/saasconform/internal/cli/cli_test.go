@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -22,10 +24,37 @@ import (
 const mainEnv = "SAASCONFORM_CLI_TEST_MAIN"
 
 func TestMain(m *testing.M) {
+	// The stand-in first: it inherits the CLI child's environment.
+	if addr := os.Getenv(standInEnv); addr != "" {
+		standIn(addr)
+		return
+	}
 	if os.Getenv(mainEnv) == "1" {
 		os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
+}
+
+// standInEnv makes the test binary a publisher whose landing page never
+// answers: a run against it is certainly inside a spec once the stand-in
+// says the landing page was asked for.
+const standInEnv = "SAASCONFORM_TEST_STANDIN"
+
+func standIn(addr string) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(os.Stderr, "stand-in: landing page requested")
+		<-r.Context().Done()
+	})
+	srv := &http.Server{Addr: addr, Handler: mux}
+	go func() {
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, syscall.SIGTERM, syscall.SIGINT)
+		<-ch
+		srv.Close()
+	}()
+	_ = srv.ListenAndServe()
 }
 
 // run calls Main in this process: only for runs that stop before the specs.
@@ -264,49 +293,43 @@ func TestRunReferencePublisher(t *testing.T) {
 // TestInterruptStopsPublisher sends SIGTERM while specs run: the command
 // must stop the publisher, still write the JUnit report, and exit 1.
 func TestInterruptStopsPublisher(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the reference publisher with go run")
-	}
-	root, err := filepath.Abs("../../../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	text, err := os.ReadFile(filepath.Join(root, "fixtures/targets/reference-publisher.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	port := freePort(t)
-	// The same target on a port we know, started from the repository root.
-	cfg := strings.Replace(string(text), "publisher:\n", fmt.Sprintf("publisher:\n  port: %d\n", port), 1)
-	cfg = strings.Replace(cfg, "dir: ../..", "dir: "+root, 1)
+	// A publisher (this binary as a stand-in) whose landing page hangs, so
+	// the signal certainly arrives in the middle of a spec.
+	cfg := fmt.Sprintf(`publisher:
+  port: %d
+  landingPage: http://127.0.0.1:{{.PublisherPort}}/landing
+  webhook: http://127.0.0.1:{{.PublisherPort}}/webhook
+  start:
+    command: [%q]
+    env: {%s: "127.0.0.1:{{.PublisherPort}}"}
+    ready: http://127.0.0.1:{{.PublisherPort}}/healthz
+capabilities: [landing, activate]
+timeouts: {request: 5m, flow: 5m}
+`, port, os.Args[0], standInEnv)
 	path := writeTarget(t, cfg)
 	reports := t.TempDir()
 
-	cmd := command(t, "run", "-c", path, "--reports-dir", reports)
+	cmd := command(t, "run", "-c", path, "--reports-dir", reports, "-v")
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	deadline := time.Now().Add(3 * time.Minute)
-	for !strings.Contains(out.String(), "Running Suite") {
+	deadline := time.Now().Add(2 * time.Minute)
+	for !strings.Contains(out.String(), "stand-in: landing page requested") {
 		if time.Now().After(deadline) {
-			t.Fatalf("the specs never started:\n%s", out.String())
+			t.Fatalf("no spec reached the landing page:\n%s", out.String())
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond) // polling another process's output
 	}
-	if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err != nil {
-		t.Fatalf("the publisher is not listening on %d: %v", port, err)
-	} else {
-		c.Close()
-	}
-	time.Sleep(time.Second) // into the specs
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	var err error
 	select {
 	case err = <-done:
 	case <-time.After(90 * time.Second):
