@@ -278,10 +278,11 @@ func (f *flow) waitStatus(id string, want marketplace.SubscriptionStatus) {
 }
 
 // brokeOn reports whether this spec recorded an error violation on the
-// subscription.
+// subscription, or on no subscription at all (a call refused before the
+// fake could tell which one it was about, e.g. without api-version).
 func (f *flow) brokeOn(id string) bool {
 	for _, v := range f.violations() {
-		if v.Severity == violation.Error && strings.EqualFold(v.SubscriptionID, id) {
+		if v.Severity == violation.Error && (v.SubscriptionID == "" || strings.EqualFold(v.SubscriptionID, id)) {
 			return true
 		}
 	}

@@ -1,16 +1,99 @@
 package suites
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 
+	. "github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/saasconform/saasconform/harness/report"
 	"github.com/saasconform/saasconform/harness/violation"
 )
 
+// finalReport is Ginkgo's report of the run in progress, kept by the
+// ReportAfterSuite below for run() to turn into saasconform's reports. run
+// holds the lock that serialises runs, so only one run touches it.
+var finalReport *types.Report
+
+var _ = ReportAfterSuite("saasconform reports", func(r Report) {
+	finalReport = &r
+})
+
+// writeReports writes the HTML, Markdown and JSON reports o names from
+// Ginkgo's final report and what e recorded. It runs after every run, failed
+// or cut short; without Ginkgo's report (it never got that far) the reports
+// still hold the violations, exchanges, deliveries and logs recorded.
+func writeReports(ctx context.Context, o Options, e *Env) error {
+	if o.HTML == "" && o.Markdown == "" && o.Report == "" {
+		return nil
+	}
+	d := report.RunData{ToolVersion: o.ToolVersion, Violations: e.MS.Log.All(), Exchanges: e.MS.Exchanges(),
+		Deliveries: e.Sender.Deliveries(), PublisherLog: e.PublisherLogs()}
+	if e.Target != nil {
+		d.Target = e.Target.Source
+	}
+	var reasons []string
+	if ctx.Err() != nil {
+		d.Interrupted = true
+		reasons = append(reasons, "the run was cancelled (Ctrl-C or SIGTERM)")
+	}
+	if e.Proc != nil && ctx.Err() == nil {
+		select {
+		case <-e.Proc.Exited():
+			msg := "the publisher exited during the run"
+			if err := e.Proc.ExitErr(); err != nil {
+				msg += ": " + err.Error()
+			}
+			reasons = append(reasons, msg+" (its last output is in the publisher log)")
+		default:
+		}
+	}
+	var gr types.Report
+	if finalReport != nil {
+		gr = *finalReport
+	} else {
+		d.Interrupted = true
+		reasons = append(reasons, "Ginkgo produced no final report")
+	}
+	d.Reason = strings.Join(reasons, "; ")
+	r := report.Build(gr, d)
+	var errs []error
+	for _, out := range []struct {
+		path  string
+		write func(io.Writer, *report.Report) error
+	}{{o.Report, report.WriteJSON}, {o.Markdown, report.WriteMarkdown}, {o.HTML, report.WriteHTML}} {
+		if out.path != "" {
+			errs = append(errs, writeFile(out.path, r, out.write))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func writeFile(path string, r *report.Report, write func(io.Writer, *report.Report) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("suites: report: %w", err)
+	}
+	if err := write(f, r); err != nil {
+		f.Close()
+		return fmt.Errorf("suites: report %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("suites: report: %w", err)
+	}
+	return nil
+}
+
 // violationsReport is violations.json: every violation the run recorded,
 // by the fakes on requests and by the specs on what they saw, in the order
-// recorded. A richer report (transcripts, state diffs) replaces it later.
+// recorded. harness/report's JSON report (Options.Report) carries the same
+// and more; this file stays for the tools that read it.
 type violationsReport struct {
 	Target     string                `json:"target,omitempty"` // the target file
 	Count      int                   `json:"count"`

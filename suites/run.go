@@ -32,6 +32,10 @@ type Options struct {
 	JUnit       string // path of a JUnit XML report, "" for none
 	JSON        string // path of Ginkgo's JSON report, "" for none
 	Violations  string // path of violations.json (every violation of the run), "" for none
+	HTML        string // path of the HTML report (harness/report), "" for none
+	Markdown    string // path of the Markdown summary, "" for none
+	Report      string // path of saasconform's JSON report (harness/report/SCHEMA.md), "" for none
+	ToolVersion string // shown in the reports; "" means the binary's build info
 	LabelFilter string // Ginkgo label filter, e.g. "flow:landing || WH-AUTH-01"
 	Focus       []string
 	Verbose     bool
@@ -79,7 +83,7 @@ func run(t GinkgoTestingT, ctx context.Context, cfg Config, o Options, testing *
 		env = nil
 		e.Close()
 	}()
-	for _, p := range []string{o.JUnit, o.JSON, o.Violations} {
+	for _, p := range []string{o.JUnit, o.JSON, o.Violations, o.HTML, o.Markdown, o.Report} {
 		if p != "" {
 			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 				return false, fmt.Errorf("%w: report folder: %w", ErrSetup, err)
@@ -97,11 +101,12 @@ func run(t GinkgoTestingT, ctx context.Context, cfg Config, o Options, testing *
 		reporterCfg.Verbose = true
 	}
 	RegisterFailHandler(Fail)
+	finalReport = nil
 	passed := RunSpecs(t, "SaaS fulfillment conformance", suiteCfg, reporterCfg)
+	// Written whatever happened to the specs: the data is what was recorded.
+	errs := []error{writeReports(ctx, o, e)}
 	if o.Violations != "" {
-		if err := writeViolations(o.Violations, e); err != nil {
-			return passed, err
-		}
+		errs = append(errs, writeViolations(o.Violations, e))
 	}
-	return passed, nil
+	return passed, errors.Join(errs...)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -65,6 +66,9 @@ func (a *App) handleChangePlan(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "unknown subscription", nil)
 		return
 	}
+	if !a.mayChange(w, acc, "Update") {
+		return
+	}
 	// FUL-UPDATE-01: a PATCH carries planId OR quantity.
 	body := updateRequest{PlanID: plan}
 	if a.mistake == PatchPlanAndQuantity {
@@ -85,8 +89,12 @@ func (a *App) handleChangeSeats(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, "query parameter to=N (a positive number of seats) is required", nil)
 		return
 	}
-	if _, ok := a.store.Account(id); !ok {
+	acc, ok := a.store.Account(id)
+	if !ok {
 		writeJSONError(w, http.StatusNotFound, "unknown subscription", nil)
+		return
+	}
+	if !a.mayChange(w, acc, "Update") {
 		return
 	}
 	a.change(w, r, id, updateRequest{Quantity: &n}, func(acc *Account) { acc.Seats = &n })
@@ -95,13 +103,40 @@ func (a *App) handleChangeSeats(w http.ResponseWriter, r *http.Request) {
 // handleCancel is POST /admin/subscriptions/{id}/cancel.
 func (a *App) handleCancel(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if _, ok := a.store.Account(id); !ok {
+	acc, ok := a.store.Account(id)
+	if !ok {
 		writeJSONError(w, http.StatusNotFound, "unknown subscription", nil)
+		return
+	}
+	if !a.mayChange(w, acc, "Delete") {
 		return
 	}
 	ctx := withCorrelationID(r.Context(), "")
 	loc, err := a.api.Delete(ctx, id)
 	a.finishOperation(ctx, w, id, loc, err, func(acc *Account) { acc.State = StateCancelled })
+}
+
+// mayChange refuses, before calling Microsoft, a change the marketplace
+// would refuse anyway (FUL-UPDATE-03, STATE-02): plan and seats change only
+// while the subscription is active, nothing changes once it is cancelled,
+// and only what allowedCustomerOperations permits.
+func (a *App) mayChange(w http.ResponseWriter, acc Account, op string) bool {
+	if a.mistake == ChangeWithoutChecking {
+		return true // forwards everything and lets Microsoft refuse it
+	}
+	switch {
+	case acc.State == StateCancelled:
+		writeJSONError(w, http.StatusConflict, "the subscription is cancelled", map[string]any{"state": acc.State})
+		return false
+	case op == "Update" && acc.State != StateActive:
+		writeJSONError(w, http.StatusConflict, "plan and seats change only while the subscription is active", map[string]any{"state": acc.State})
+		return false
+	case acc.AllowedOperations != nil && !slices.Contains(acc.AllowedOperations, op):
+		writeJSONError(w, http.StatusConflict, op+" is not among the subscription's allowedCustomerOperations",
+			map[string]any{"allowedCustomerOperations": acc.AllowedOperations})
+		return false
+	}
+	return true
 }
 
 // change sends a PATCH and follows it to the end. assumed is what the
@@ -193,6 +228,7 @@ func (a *App) reconcileOne(ctx context.Context, s subscription) {
 	state := stateFor(s.SaasSubscriptionStatus)
 	if _, ok := a.store.UpdateAccount(s.ID, func(acc *Account) {
 		acc.State, acc.Plan, acc.Seats = state, s.PlanID, clonePtr(s.Quantity)
+		acc.AllowedOperations = s.AllowedCustomerOperations
 	}); ok {
 		return
 	}
@@ -205,5 +241,6 @@ func (a *App) reconcileOne(ctx context.Context, s subscription) {
 		SubscriptionID: s.ID, CustomerTenant: s.Beneficiary.TenantID, CustomerEmail: s.Beneficiary.EmailID,
 		PurchaserTenant: s.Purchaser.TenantID, PurchaserEmail: s.Purchaser.EmailID,
 		OfferID: s.OfferID, Plan: s.PlanID, Seats: clonePtr(s.Quantity), State: state,
+		AllowedOperations: s.AllowedCustomerOperations,
 	})
 }

@@ -80,7 +80,8 @@ func (a *App) handleLanding(w http.ResponseWriter, r *http.Request) {
 			SubscriptionID: res.ID, SubscriptionName: res.SubscriptionName, OfferID: res.OfferID,
 			PlanID: res.PlanID, Quantity: clonePtr(res.Quantity),
 			Beneficiary: res.Subscription.Beneficiary, Purchaser: res.Subscription.Purchaser,
-			CorrelationID: correlationID(ctx), MarketplaceToken: a.keepTokenForV1(token),
+			AllowedOperations: res.Subscription.AllowedCustomerOperations,
+			CorrelationID:     correlationID(ctx), MarketplaceToken: a.keepTokenForV1(token),
 			Expires: time.Now().Add(resolutionTTL),
 		})
 		a.render(w, http.StatusOK, "confirm", pg)
@@ -129,7 +130,7 @@ func (a *App) handleActivate(w http.ResponseWriter, r *http.Request) {
 		CustomerTenant: res.Beneficiary.TenantID, CustomerEmail: res.Beneficiary.EmailID,
 		PurchaserTenant: res.Purchaser.TenantID, PurchaserEmail: res.Purchaser.EmailID,
 		OfferID: res.OfferID, Plan: res.PlanID, Seats: clonePtr(res.Quantity),
-		State: StatePending, Provisioned: true,
+		State: StatePending, Provisioned: true, AllowedOperations: res.AllowedOperations,
 	}
 	if a.mistake == CSPKeyPurchaser {
 		acc.CustomerTenant, acc.CustomerEmail = res.Purchaser.TenantID, res.Purchaser.EmailID // MISTAKE-20

@@ -236,6 +236,19 @@ func TestMistakesAreVisibleFromOutside(t *testing.T) {
 				t.Fatalf("%d PATCH operation calls", n)
 			}
 		}},
+		{mistake: app.ChangeWithoutChecking, run: func(t *testing.T, e *env, p *pub) {
+			buy := e.purchase(flat)
+			p.activate(buy)
+			mustDeliver(t, p, must[marketplace.Operation](t)(e.m.Suspend(buy.SubscriptionID)), http.StatusOK)
+			eventually(t, "suspended", func() (bool, string) {
+				got, _ := p.probe(buy.SubscriptionID)
+				return got.State == string(app.StateSuspended), got.State
+			})
+			if status, body := p.post("/admin/subscriptions/" + buy.SubscriptionID + "/plan?to=flat-yearly"); status != http.StatusBadGateway {
+				t.Fatalf("admin plan on a suspended subscription: %d %s", status, body)
+			}
+			e.wantRule("STATE-02")
+		}},
 		{mistake: app.PatchPlanAndQuantity, run: func(t *testing.T, e *env, p *pub) {
 			buy := e.purchase(flat)
 			p.activate(buy)

@@ -52,6 +52,10 @@ type Account struct {
 
 	Renewals int
 	TermEnd  *time.Time
+	// AllowedOperations is Microsoft's allowedCustomerOperations (Read,
+	// Update, Delete): what may be changed through the API at all. A CSP
+	// subscription, for instance, is changed through the reseller only.
+	AllowedOperations []string
 	// Provisioned is false for subscriptions reconcile found that never went
 	// through our landing page.
 	Provisioned bool
@@ -72,6 +76,8 @@ type Resolution struct {
 	Quantity         *int64
 	Beneficiary      aadIdentifier
 	Purchaser        aadIdentifier
+	// AllowedOperations is the subscription's allowedCustomerOperations.
+	AllowedOperations []string
 	// CorrelationID ties resolve and activate into one traceable flow.
 	CorrelationID string
 	// MarketplaceToken is only kept for the v1-api mistake (v1 activated

@@ -76,6 +76,9 @@ func TestHelpAndVersion(t *testing.T) {
 		{[]string{"help", "run"}, "-label-filter"},
 		{[]string{"run", "--help"}, "-label-filter"},
 		{[]string{"run", "-h"}, "-junit"},
+		{[]string{"run", "-h"}, "REPORTS/report.html"},
+		{[]string{"run", "-h"}, "REPORTS/summary.md"},
+		{[]string{"run", "-h"}, "REPORTS/saasconform.json"},
 		{[]string{"version"}, "saasconform "},
 	} {
 		code, out, errs := run(t, tc.args...)
@@ -288,6 +291,24 @@ func TestRunReferencePublisher(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(reports, "publisher.log")); err != nil || fi.Size() == 0 {
 		t.Errorf("publisher.log: %v (empty?)", err)
 	}
+	var ours struct {
+		Verdict string `json:"verdict"`
+		Totals  struct {
+			Passed int `json:"passed"`
+		} `json:"totals"`
+	}
+	if data, err = os.ReadFile(filepath.Join(reports, "saasconform.json")); err != nil || json.Unmarshal(data, &ours) != nil ||
+		ours.Verdict != "passed" || ours.Totals.Passed == 0 {
+		t.Errorf("saasconform.json: %v, %+v; want passed with specs that passed", err, ours)
+	}
+	for _, name := range []string{"report.html", "summary.md"} {
+		if data, err := os.ReadFile(filepath.Join(reports, name)); err != nil || !strings.Contains(string(data), "passed") {
+			t.Errorf("%s: %v, or no word of the verdict", name, err)
+		}
+		if !strings.Contains(string(out), filepath.Join(reports, name)) {
+			t.Errorf("the command did not print the path of %s:\n%s", name, out)
+		}
+	}
 }
 
 // TestInterruptStopsPublisher sends SIGTERM while specs run: the command
@@ -346,5 +367,29 @@ timeouts: {request: 5m, flow: 5m}
 	if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second); err == nil {
 		c.Close()
 		t.Errorf("the publisher still listens on %d after the command exited", port)
+	}
+}
+
+// TestRulesCommand lists the catalogue in a child process (it runs Ginkgo,
+// which runs once per process).
+func TestRulesCommand(t *testing.T) {
+	out, err := command(t, "rules", "-brief").CombinedOutput()
+	if err != nil {
+		t.Fatalf("rules -brief: %v\n%s", err, out)
+	}
+	for _, want := range []string{"FUL-RESOLVE-01", "decode-token-twice", "not checkable", "WH-AUTH-01"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("rules -brief lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "SUCCESS") {
+		t.Errorf("Ginkgo's progress leaked into the listing:\n%s", out)
+	}
+	full, err := command(t, "rules").CombinedOutput()
+	if err != nil || !strings.Contains(string(full), "spec:   Landing page resolves the purchase token") {
+		t.Fatalf("rules: %v\n%s", err, full)
+	}
+	if code, _, _ := run(t, "rules", "extra"); code != ExitSetup {
+		t.Errorf("rules extra: exit %d, want %d", code, ExitSetup)
 	}
 }

@@ -24,6 +24,9 @@ type runFlags struct {
 	junit        string
 	json         string
 	violations   string
+	html         string
+	markdown     string
+	report       string
 	publisherLog string
 	labelFilter  string
 	focus        []string
@@ -42,6 +45,9 @@ func newRunFlags(output io.Writer) *runFlags {
 	fs.StringVar(&f.junit, "junit", "", "JUnit XML report `path` (default REPORTS/junit.xml)")
 	fs.StringVar(&f.json, "json", "", "JSON report `path`: Ginkgo's machine-readable report (default REPORTS/report.json)")
 	fs.StringVar(&f.violations, "violations", "", "every violation of the run as JSON, `path` (default REPORTS/violations.json)")
+	fs.StringVar(&f.html, "html", "", "the report to read first: one self-contained HTML page with what failed, how to fix it, every call and webhook, `path` (default REPORTS/report.html)")
+	fs.StringVar(&f.markdown, "markdown", "", "a short Markdown summary for a pull-request comment, `path` (default REPORTS/summary.md)")
+	fs.StringVar(&f.report, "report", "", "saasconform's JSON report: specs, violations, transcript, webhooks, logs (schema: harness/report/SCHEMA.md), `path` (default REPORTS/saasconform.json)")
 	fs.StringVar(&f.publisherLog, "publisher-log", "", "what the started publisher printed, `path` (default REPORTS/publisher.log)")
 	fs.StringVar(&f.labelFilter, "label-filter", "", "run only specs whose labels match `EXPR`, e.g. \"flow:activation\" or \"FUL-RESOLVE-01 || flow:webhook\"")
 	fs.Func("focus", "run only specs whose text matches `REGEX` (repeatable)", func(s string) error {
@@ -109,7 +115,8 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 	if dir == "" {
 		dir = cfg.ReportsDir()
 	}
-	paths := map[*string]string{&f.junit: "junit.xml", &f.json: "report.json", &f.violations: "violations.json", &f.publisherLog: "publisher.log"}
+	paths := map[*string]string{&f.junit: "junit.xml", &f.json: "report.json", &f.violations: "violations.json",
+		&f.html: "report.html", &f.markdown: "summary.md", &f.report: "saasconform.json", &f.publisherLog: "publisher.log"}
 	for p, name := range paths {
 		if *p == "" {
 			*p = filepath.Join(dir, name)
@@ -139,7 +146,8 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 	})
 
 	passed, err := suites.Execute(ctx, suites.Config{Target: cfg, Logs: logs}, suites.Options{
-		JUnit: f.junit, JSON: f.json, Violations: f.violations,
+		JUnit: f.junit, JSON: f.json, Violations: f.violations, HTML: f.html, Markdown: f.markdown, Report: f.report,
+		ToolVersion: version(),
 		LabelFilter: f.labelFilter, Focus: f.focus, Verbose: f.verbose, NoColor: f.noColor || !terminal(os.Stdout),
 	})
 	if err != nil {
@@ -149,7 +157,7 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		}
 		return ExitSetup
 	}
-	fmt.Fprintf(stderr, "reports: %s %s %s (publisher log: %s)\n", f.junit, f.json, f.violations, f.publisherLog)
+	printReports(stderr, f)
 	select {
 	case <-interrupted:
 		fmt.Fprintln(stderr, "saasconform: the run was interrupted; the reports cover the specs that ran")
@@ -160,6 +168,14 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		return ExitFailed
 	}
 	return ExitPassed
+}
+
+// printReports lists the files the run wrote, the HTML report first: it
+// is the one to open.
+func printReports(w io.Writer, f *runFlags) {
+	fmt.Fprintf(w, "report:  %s\n", f.html)
+	fmt.Fprintf(w, "summary: %s\n", f.markdown)
+	fmt.Fprintf(w, "also:    %s %s %s %s (publisher log: %s)\n", f.report, f.junit, f.json, f.violations, f.publisherLog)
 }
 
 // printConfigErrors lists every problem in the target file, one a line.
