@@ -40,11 +40,18 @@ func TestMain(m *testing.M) {
 // says the landing page was asked for.
 const standInEnv = "SAASCONFORM_TEST_STANDIN"
 
+// standInModeEnv "crash" makes the stand-in exit when the landing page is
+// asked for, instead of hanging.
+const standInModeEnv = "SAASCONFORM_TEST_STANDIN_MODE"
+
 func standIn(addr string) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(os.Stderr, "stand-in: landing page requested")
+		if os.Getenv(standInModeEnv) == "crash" {
+			os.Exit(3) // dies in the middle of the visit
+		}
 		<-r.Context().Done()
 	})
 	srv := &http.Server{Addr: addr, Handler: mux}
@@ -391,5 +398,62 @@ func TestRulesCommand(t *testing.T) {
 	}
 	if code, _, _ := run(t, "rules", "extra"); code != ExitSetup {
 		t.Errorf("rules extra: exit %d, want %d", code, ExitSetup)
+	}
+}
+
+// standInTarget is a target whose publisher is this binary as a stand-in.
+func standInTarget(t *testing.T, port int, mode, timeouts string) string {
+	t.Helper()
+	return writeTarget(t, fmt.Sprintf(`publisher:
+  port: %d
+  landingPage: http://127.0.0.1:{{.PublisherPort}}/landing
+  webhook: http://127.0.0.1:{{.PublisherPort}}/webhook
+  start:
+    command: [%q]
+    env: {%s: "127.0.0.1:{{.PublisherPort}}", %s: %q}
+    ready: http://127.0.0.1:{{.PublisherPort}}/healthz
+capabilities: [landing, activate]
+timeouts: %s
+`, port, os.Args[0], standInEnv, standInModeEnv, mode, timeouts))
+}
+
+// TestReportsSurviveABrokenTarget: whether the publisher dies in the middle
+// of a flow or stops answering, the run ends with exit 1, every report is
+// written with what happened, and no process is left behind.
+func TestReportsSurviveABrokenTarget(t *testing.T) {
+	for _, tc := range []struct {
+		mode, timeouts, inReport string
+	}{
+		{"crash", "{request: 5s, flow: 5s}", "the publisher exited during the run"},
+		{"hang", "{request: 1s, flow: 2s}", "Client.Timeout"},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			port := freePort(t)
+			reports := t.TempDir()
+			cmd := command(t, "run", "-c", standInTarget(t, port, tc.mode, tc.timeouts), "--reports-dir", reports)
+			out, err := cmd.CombinedOutput()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != ExitFailed {
+				t.Fatalf("exit: %v, want code 1\n%s", err, out)
+			}
+			readJUnit(t, filepath.Join(reports, "junit.xml"))
+			for _, name := range []string{"report.html", "summary.md", "saasconform.json", "violations.json", "publisher.log"} {
+				if _, err := os.Stat(filepath.Join(reports, name)); err != nil {
+					t.Errorf("%s not written: %v", name, err)
+				}
+			}
+			report, _ := os.ReadFile(filepath.Join(reports, "saasconform.json"))
+			if !strings.Contains(string(report), tc.inReport) {
+				t.Errorf("saasconform.json does not say %q:\n%.2000s", tc.inReport, report)
+			}
+			log, _ := os.ReadFile(filepath.Join(reports, "publisher.log"))
+			if !strings.Contains(string(log), "stand-in: landing page requested") {
+				t.Errorf("publisher.log lacks the publisher's output:\n%s", log)
+			}
+			if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second); err == nil {
+				c.Close()
+				t.Errorf("the publisher still listens on %d after the run", port)
+			}
+		})
 	}
 }
