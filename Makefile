@@ -5,7 +5,7 @@ FUZZTIME ?= 60s
 BIN     ?= bin/saasconform
 TARGET  ?= fixtures/targets/reference-publisher.yaml
 
-.PHONY: test lint bench fuzz tidy build conformance
+.PHONY: test lint bench fuzz tidy build conformance mutants
 
 ## test: vet, formatting, and every test with the race detector
 test: lint
@@ -19,6 +19,12 @@ build:
 ## reports in reports/ (junit.xml, report.json, violations.json, publisher.log)
 conformance: build
 	$(BIN) run -c $(TARGET) --junit reports/junit.xml --json reports/report.json
+
+## mutants: the mutant matrix, printed; also written to reports/mutants.md
+mutants:
+	mkdir -p reports
+	SAASCONFORM_MATRIX_OUT=$(CURDIR)/reports $(GO) test -count=1 -v -run TestMutantMatrix ./mutants/ > reports/mutants.log 2>&1; \
+	  status=$$?; grep -E '^\s+\||kill rate|SURVIVED|^(ok|FAIL|---)' reports/mutants.log; exit $$status
 
 ## lint: gofmt and go vet must be clean
 lint:
