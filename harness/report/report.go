@@ -23,6 +23,7 @@ import (
 	"github.com/saasconform/saasconform/harness/contract"
 	"github.com/saasconform/saasconform/harness/driver"
 	"github.com/saasconform/saasconform/harness/violation"
+	"github.com/saasconform/saasconform/spec"
 )
 
 // SchemaVersion is the version of the JSON report's shape (SCHEMA.md). It
@@ -125,6 +126,7 @@ type Failure struct {
 // time in UTC).
 type Violation struct {
 	Rule           string    `json:"rule"`
+	Statement      string    `json:"statement,omitempty"` // the rule, from spec/rules.yaml
 	Severity       string    `json:"severity"`
 	Summary        string    `json:"summary"`
 	Field          string    `json:"field,omitempty"`
@@ -142,12 +144,13 @@ type Violation struct {
 
 // RuleSummary is one rule's violations across the run.
 type RuleSummary struct {
-	Rule     string `json:"rule"`
-	Severity string `json:"severity"`
-	Count    int    `json:"count"`
-	Summary  string `json:"summary"` // of the first violation
-	Fix      string `json:"fix,omitempty"`
-	Doc      string `json:"doc,omitempty"`
+	Rule      string `json:"rule"`
+	Statement string `json:"statement,omitempty"` // the rule, from spec/rules.yaml
+	Severity  string `json:"severity"`
+	Count     int    `json:"count"`
+	Summary   string `json:"summary"` // of the first violation
+	Fix       string `json:"fix,omitempty"`
+	Doc       string `json:"doc,omitempty"`
 }
 
 // Mismatch is one field where the publisher's view of a subscription
@@ -458,10 +461,20 @@ func convert(v violation.Violation) Violation {
 	if tokenField(v.Field) {
 		got, want = diffWindow(got, want)
 	}
-	return Violation{Rule: v.Rule, Severity: sev, Summary: RedactText(v.Summary), Field: v.Field,
+	return Violation{Rule: v.Rule, Statement: statement(v.Rule), Severity: sev, Summary: RedactText(v.Summary), Field: v.Field,
 		Got: RedactText(got), Want: RedactText(want), Fix: v.Fix, Doc: doc, Method: v.Method,
 		Path: RedactText(v.Path), Status: v.Status, SubscriptionID: v.SubscriptionID,
 		CorrelationID: v.CorrelationID, At: v.At.UTC()}
+}
+
+// statement is a rule's statement from the catalogue, "" for a rule it
+// does not list.
+func statement(rule string) string {
+	r, ok := spec.RuleByID(rule)
+	if !ok {
+		return ""
+	}
+	return r.Statement
 }
 
 // tokenField reports whether a violation's got and want are purchase
@@ -523,7 +536,7 @@ func summarize(vs []Violation) []RuleSummary {
 		if !ok {
 			i = len(out)
 			idx[v.Rule] = i
-			out = append(out, RuleSummary{Rule: v.Rule, Severity: v.Severity, Summary: v.Summary, Fix: v.Fix, Doc: v.Doc})
+			out = append(out, RuleSummary{Rule: v.Rule, Statement: v.Statement, Severity: v.Severity, Summary: v.Summary, Fix: v.Fix, Doc: v.Doc})
 		}
 		out[i].Count++
 		if v.Severity == string(violation.Error) {
