@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/reporters"
 	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/saasconform/saasconform/harness/report"
@@ -119,4 +120,17 @@ func writeViolations(path string, e *Env) error {
 		return fmt.Errorf("suites: violations report: %w", err)
 	}
 	return nil
+}
+
+// writeJUnit writes one testcase per spec: the suite's own report nodes
+// (ReportAfterSuite) are left out, so a CI dashboard counts requirements.
+func writeJUnit(path string) error {
+	if path == "" {
+		return nil
+	}
+	r := types.Report{SuiteDescription: "SaaS fulfillment conformance"}
+	if finalReport != nil {
+		r = *finalReport
+	}
+	return reporters.GenerateJUnitReportWithConfig(r, path, reporters.JunitReportConfig{OmitSuiteSetupNodes: true})
 }

@@ -94,7 +94,6 @@ func run(t GinkgoTestingT, ctx context.Context, cfg Config, o Options, testing *
 	suiteCfg.LabelFilter = o.LabelFilter
 	suiteCfg.FocusStrings = o.Focus
 	suiteCfg.RandomizeAllSpecs = true
-	reporterCfg.JUnitReport = o.JUnit
 	reporterCfg.JSONReport = o.JSON
 	reporterCfg.NoColor = o.NoColor || testing == nil && os.Getenv("NO_COLOR") != ""
 	if o.Verbose {
@@ -104,7 +103,7 @@ func run(t GinkgoTestingT, ctx context.Context, cfg Config, o Options, testing *
 	finalReport = nil
 	passed := RunSpecs(t, "SaaS fulfillment conformance", suiteCfg, reporterCfg)
 	// Written whatever happened to the specs: the data is what was recorded.
-	errs := []error{writeReports(ctx, o, e)}
+	errs := []error{writeReports(ctx, o, e), writeJUnit(o.JUnit)}
 	if o.Violations != "" {
 		errs = append(errs, writeViolations(o.Violations, e))
 	}
