@@ -50,7 +50,7 @@ func synthetic() (types.Report, RunData) {
 		Path: "/api/saas/subscriptions/resolve?api-version=2018-08-31", Status: 200, At: at(300)}
 
 	r := types.Report{
-		SuitePath: "/work/suites", SuiteDescription: "SaaS fulfillment conformance",
+		SuitePath: "suites", SuiteDescription: "SaaS fulfillment conformance",
 		StartTime: t0, EndTime: t0.Add(4200 * time.Millisecond), RunTime: 4200 * time.Millisecond,
 		SpecReports: types.SpecReports{
 			{
