@@ -301,6 +301,26 @@ func (f *flow) waitOp(subID, opID string) marketplace.Operation {
 	return op
 }
 
+// awaitQuiet waits (within the flow timeout) until the publisher has made
+// no marketplace call for quiet, so moving the harness clock cannot land in
+// the middle of work it is still doing for an earlier flow.
+func (f *flow) awaitQuiet(quiet time.Duration) {
+	deadline := time.Now().Add(env.Target.Timeouts.Flow)
+	n, since := len(env.MS.Exchanges()), time.Now()
+	for time.Now().Before(deadline) {
+		select {
+		case <-f.ctx.Done():
+			return
+		case <-time.After(25 * time.Millisecond):
+		}
+		if m := len(env.MS.Exchanges()); m != n {
+			n, since = m, time.Now()
+		} else if time.Since(since) >= quiet {
+			return
+		}
+	}
+}
+
 // settleWindow lets the acknowledgement window pass on the harness clock, so
 // a change nobody refused is accepted as Microsoft does.
 func (f *flow) settleWindow() {

@@ -34,6 +34,7 @@ var _ = Describe("API hygiene", Label("flow:hygiene"), func() {
 			pl := plans()
 			f.buyActive(marketplace.PurchaseRequest{PlanID: pl.Flat})
 			By(fmt.Sprintf("time passes beyond the token's lifetime (%s + 1m)", life))
+			f.awaitQuiet(300 * time.Millisecond)
 			env.MS.Clock.Advance(life + time.Minute)
 			p := f.buy(marketplace.PurchaseRequest{PlanID: pl.Flat})
 			v := f.visit(p.Token)
