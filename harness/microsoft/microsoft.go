@@ -72,9 +72,10 @@ type Side struct {
 // Start brings Microsoft's side up. Close it when the run ends.
 func Start(o Options) (s *Side, err error) {
 	s = &Side{Clock: o.Clock, Log: &violation.Log{}}
+	started := s // the returns below set s to nil
 	defer func() {
 		if err != nil {
-			s.Close()
+			started.Close()
 		}
 	}()
 	if s.Clock == nil {

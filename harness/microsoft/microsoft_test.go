@@ -2,6 +2,7 @@ package microsoft
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -70,4 +71,16 @@ func TestSideServesTokensAndTheAPIOverTLS(t *testing.T) {
 
 func marketplacePurchase() marketplace.PurchaseRequest {
 	return marketplace.PurchaseRequest{OfferID: "contoso-notes", PlanID: "flat-monthly"}
+}
+
+func TestStartOnABusyAddressFailsCleanly(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	s, err := Start(Options{MarketplaceAddr: busy.Addr().String()})
+	if err == nil || s != nil || !strings.Contains(err.Error(), busy.Addr().String()) {
+		t.Fatalf("Start on a busy address: %v, %v", s, err)
+	}
 }

@@ -26,6 +26,7 @@ Fulfillment API v2 against your app and reports every contract violation.
 
 Usage:
   saasconform run -c target.yaml [flags]   run the conformance suites
+  saasconform serve [flags]                run the fakes for hand testing (-h: flags)
   saasconform rules [-brief]               list the rules, the specs that check them
                                            and the reference-publisher mistakes that break them
   saasconform version                      print the version
@@ -45,6 +46,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "run":
 		return runCommand(rest, stdout, stderr)
+	case "serve":
+		return serveCommand(rest, stdout, stderr)
 	case "rules":
 		return rulesCommand(rest, stdout, stderr)
 	case "version", "-version", "--version":

@@ -1,0 +1,163 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestServeRunsUntilCancelled(t *testing.T) {
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer hook.Close()
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- serve(ctx, []string{"-marketplace-addr", "127.0.0.1:0", "-identity-addr", "127.0.0.1:0",
+			"-control-addr", "127.0.0.1:0", "-state-dir", dir, "-webhook", hook.URL,
+			"-landing", "https://app.example/landing"}, &stdout, &stderr)
+	}()
+
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(stdout.String(), "SAAS_CLIENT_SECRET=") {
+		select {
+		case code := <-done:
+			t.Fatalf("serve exited %d early:\n%s\n%s", code, stdout.String(), stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no env lines printed:\n%s\n%s", stdout.String(), stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	out := stdout.String()
+	line := func(re string) string {
+		t.Helper()
+		m := regexp.MustCompile(`(?m)` + re).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("no line matching %s in:\n%s", re, out)
+		}
+		return m[1]
+	}
+	control := line(`^control page:\s+(http://127\.0\.0\.1:\d+)/$`)
+	market := line(`^MARKETPLACE_API=(https://127\.0\.0\.1:\d+)/api$`)
+	line(`^AZURE_AUTHORITY_HOST=(https://127\.0\.0\.1:\d+)$`)
+	line(`^TENANT_ID=(\S+)$`)
+	line(`^CLIENT_ID=(\S+)$`)
+	line(`^SAAS_CLIENT_ID=(\S+)$`)
+	for _, k := range []string{"SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS", "REQUESTS_CA_BUNDLE"} {
+		if ca := line(`^` + k + `=(\S+)$`); filepath.Dir(ca) != dir {
+			t.Errorf("%s=%s, want a file in -state-dir %s", k, ca, dir)
+		}
+	}
+
+	resp, err := http.Post(control+"/api/purchases", "application/json", strings.NewReader(`{"planId":"basic"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buy struct{ SubscriptionID, Token, LandingURL string }
+	json.NewDecoder(resp.Body).Decode(&buy)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || !strings.HasPrefix(buy.LandingURL, "https://app.example/landing?token=") {
+		t.Fatalf("purchase: %d %+v", resp.StatusCode, buy)
+	}
+
+	// A call without a token is a violation, printed as it happens.
+	pool := x509.NewCertPool()
+	ca, _ := os.ReadFile(line(`^SSL_CERT_FILE=(\S+)$`))
+	if !pool.AppendCertsFromPEM(ca) {
+		t.Fatal("the CA file holds no certificate")
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err = client.Get(market + "/api/saas/subscriptions/" + buy.SubscriptionID + "?api-version=2018-08-31")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	client.CloseIdleConnections()
+	if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("unauthenticated GET: %d", resp.StatusCode)
+	}
+	for deadline := time.Now().Add(5 * time.Second); !regexp.MustCompile(`(?m)^violation \S+: .+`).MatchString(stdout.String()); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no violation line printed:\n%s", stdout.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	cancel()
+	select {
+	case code := <-done:
+		if code != ExitPassed {
+			t.Fatalf("exit %d, want 0; stderr:\n%s", code, stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not stop after the context ended")
+	}
+	for _, u := range []string{control, market} {
+		p, _ := url.Parse(u)
+		if c, err := net.DialTimeout("tcp", p.Host, time.Second); err == nil {
+			c.Close()
+			t.Errorf("%s still accepts connections after serve returned", p.Host)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir)); err != nil {
+		t.Errorf("-state-dir removed: %v", err)
+	}
+}
+
+func TestServeRefusesBadFlags(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	free := []string{"-marketplace-addr", "127.0.0.1:0", "-identity-addr", "127.0.0.1:0", "-control-addr", "127.0.0.1:0"}
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-nope"}, "flag provided but not defined"},
+		{[]string{"extra"}, `unexpected argument "extra"`},
+		{append(free, "-control-addr", "0.0.0.0:0"), "-control-addr \"0.0.0.0:0\": the control server has no authentication"},
+		{append(free, "-marketplace-addr", "nowhere"), `-marketplace-addr "nowhere": want host:port`},
+		{append(free, "-webhook", "localhost:3000/webhook"), `-webhook "localhost:3000/webhook": want an absolute`},
+		{append(free, "-landing", "/landing"), `-landing "/landing": want an absolute`},
+		{append(free, "-marketplace-addr", busy.Addr().String()), "address already in use"},
+		{append(free, "-control-addr", busy.Addr().String()), "control server"},
+	}
+	for _, c := range cases {
+		var stdout, stderr syncBuffer
+		code := serve(context.Background(), c.args, &stdout, &stderr)
+		if code != ExitSetup || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("serve %q: exit %d, stderr %q; want 2 and %q", c.args, code, stderr.String(), c.want)
+		}
+	}
+}
+
+func TestServeHelp(t *testing.T) {
+	var stdout, stderr syncBuffer
+	if code := Main([]string{"serve", "-h"}, &stdout, &stderr); code != ExitPassed ||
+		!strings.Contains(stdout.String(), "-webhook") || !strings.Contains(stdout.String(), "-control-addr") {
+		t.Fatalf("serve -h: %d %s %s", code, stdout.String(), stderr.String())
+	}
+	stdout = syncBuffer{}
+	Main([]string{"help"}, &stdout, io.Discard)
+	if !strings.Contains(stdout.String(), "saasconform serve") {
+		t.Errorf("help does not list serve:\n%s", stdout.String())
+	}
+}
