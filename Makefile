@@ -35,6 +35,7 @@ lint:
 ## bench: the speed and memory targets (see each package's *_test.go)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	$(GO) run ./bench/load -duration 5s
 
 ## fuzz: fuzz the fake marketplace handler for FUZZTIME (default 60s)
 fuzz:

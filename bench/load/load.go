@@ -1,0 +1,402 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/saasconform/saasconform/harness/identity"
+	"github.com/saasconform/saasconform/harness/marketplace"
+	"github.com/saasconform/saasconform/harness/microsoft"
+)
+
+const (
+	offerID    = "contoso-notes"
+	planID     = "flat-monthly" // flat-rate: activate sends planId only
+	apiVersion = "?api-version=2018-08-31"
+	// maxSamples bounds the latency samples a worker keeps (memory stays
+	// bounded however long the run); beyond it samples are overwritten
+	// round-robin, which keeps the percentiles representative.
+	maxSamples = 1 << 20
+)
+
+// Config is one load run.
+type Config struct {
+	Duration    time.Duration
+	Concurrency int
+	Subs        int    // subscriptions seeded before the drive
+	Mix         string // get, lifecycle or all
+}
+
+// Phase is what one mix measured.
+type Phase struct {
+	Mix        string
+	Ops        int64 // requests (get) or lifecycles (lifecycle)
+	Requests   int64 // HTTP requests sent
+	Errors     int64
+	FirstError string
+	Elapsed    time.Duration
+	P50, P99   time.Duration // per request (get) or per lifecycle
+}
+
+// Rate is Ops per second.
+func (p Phase) Rate() float64 {
+	if p.Elapsed <= 0 {
+		return 0
+	}
+	return float64(p.Ops) / p.Elapsed.Seconds()
+}
+
+// Result is a whole run.
+type Result struct {
+	Config          Config
+	Seeded          int // subscriptions after seeding
+	StoredAtEnd     int // subscriptions stored when the drive ended
+	SeedTime        time.Duration
+	Phases          []Phase
+	RSSSeeded       int64 // bytes, VmRSS after seeding
+	RSSEnd          int64 // bytes, VmRSS when the drive ended
+	HeapSeeded      uint64
+	HeapEnd         uint64
+	GoroutinesStart int   // before microsoft.Start
+	GoroutinesDrive int   // when the drive ended, servers still up
+	GoroutinesEnd   int   // after Close and idle connections closed
+	Violations      int   // recorded by the two-way validation
+	Exchanges       int   // exchanges the Side kept
+	Connections     int64 // TCP connections the client opened
+}
+
+// client is the publisher's side of the load: one keep-alive transport, one
+// bearer token for the whole run.
+type client struct {
+	http   *http.Client
+	base   string
+	bearer string
+	bought atomic.Int64 // purchases made through the client
+}
+
+func (c *client) do(ctx context.Context, method, path string, body []byte, hdr ...string) (int, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", c.bearer)
+	req.Header.Set("x-ms-requestid", uuid.NewString())
+	req.Header.Set("x-ms-correlationid", uuid.NewString())
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+var activateBody = []byte(`{"planId":"` + planID + `"}`)
+
+// lifecycle buys (a Go call), resolves and activates (HTTP) one subscription.
+func (c *client) lifecycle(ctx context.Context, m *marketplace.Marketplace) (int, error) {
+	p, err := m.Purchase(marketplace.PurchaseRequest{OfferID: offerID, PlanID: planID})
+	if err != nil {
+		return 0, fmt.Errorf("purchase: %w", err)
+	}
+	c.bought.Add(1)
+	st, err := c.do(ctx, http.MethodPost, "/saas/subscriptions/resolve"+apiVersion, nil, "x-ms-marketplace-token", p.Token)
+	if err != nil {
+		return 0, fmt.Errorf("resolve: %w", err)
+	}
+	if st != http.StatusOK {
+		return 1, fmt.Errorf("resolve: status %d", st)
+	}
+	st, err = c.do(ctx, http.MethodPost, "/saas/subscriptions/"+p.SubscriptionID+"/activate"+apiVersion, activateBody)
+	if err != nil {
+		return 1, fmt.Errorf("activate: %w", err)
+	}
+	if st != http.StatusOK {
+		return 2, fmt.Errorf("activate: status %d", st)
+	}
+	return 2, nil
+}
+
+// Run starts Microsoft's side on loopback, seeds cfg.Subs subscriptions and
+// drives the mix for cfg.Duration. ctx bounds everything.
+func Run(ctx context.Context, cfg Config) (res Result, err error) {
+	if cfg.Concurrency < 1 || cfg.Subs < 1 || cfg.Duration <= 0 {
+		return res, errors.New("load: concurrency and subs must be ≥ 1 and duration > 0")
+	}
+	var mixes []string
+	switch cfg.Mix {
+	case "get", "lifecycle":
+		mixes = []string{cfg.Mix}
+	case "all":
+		mixes = []string{"get", "lifecycle"}
+	default:
+		return res, fmt.Errorf("load: unknown mix %q (get, lifecycle or all)", cfg.Mix)
+	}
+	res.Config = cfg
+	res.GoroutinesStart = runtime.NumGoroutine()
+
+	side, err := microsoft.Start(microsoft.Options{
+		MarketplaceAddr: "127.0.0.1:0", IdentityAddr: "127.0.0.1:0",
+		// One bearer token must outlive the whole run.
+		TokenLifetime: 24 * time.Hour,
+	})
+	if err != nil {
+		return res, err
+	}
+	var dialer net.Dialer
+	var dials atomic.Int64
+	tr := &http.Transport{
+		// Count the connections: keep-alive should hold them near Concurrency.
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dials.Add(1)
+			return dialer.DialContext(ctx, network, addr)
+		},
+		TLSClientConfig:     side.CA.ClientConfig(),
+		MaxIdleConns:        4 * cfg.Concurrency,
+		MaxIdleConnsPerHost: 2 * cfg.Concurrency,
+		IdleConnTimeout:     30 * time.Second,
+		TLSHandshakeTimeout: 10 * time.Second,
+	}
+	defer func() {
+		tr.CloseIdleConnections()
+		if cerr := side.Close(); err == nil {
+			err = cerr
+		}
+		// Let the server and transport goroutines wind down, boundedly.
+		for i := 0; i < 50 && runtime.NumGoroutine() > res.GoroutinesStart; i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+		res.GoroutinesEnd = runtime.NumGoroutine()
+	}()
+	tok, _, err := side.Identity.AccessToken(side.App, identity.MarketplaceAppID, identity.V2)
+	if err != nil {
+		return res, err
+	}
+	c := &client{http: &http.Client{Transport: tr, Timeout: 30 * time.Second}, base: side.MarketplaceURL, bearer: "Bearer " + tok}
+
+	// Seed: every subscription bought; half resolved and activated over HTTP.
+	seedStart := time.Now()
+	ids := make([]string, 0, cfg.Subs)
+	if err := seed(ctx, c, side.Marketplace, cfg, &ids); err != nil {
+		return res, err
+	}
+	res.SeedTime = time.Since(seedStart)
+	res.Seeded = len(ids)
+	res.RSSSeeded, res.HeapSeeded = memory()
+
+	for _, mix := range mixes {
+		dctx, cancel := context.WithTimeout(ctx, cfg.Duration)
+		var ph Phase
+		if mix == "get" {
+			ph = drive(dctx, cfg.Concurrency, "get", func(ctx context.Context, w, i int) (int64, int, error) {
+				id := ids[(w*7919+i)%len(ids)]
+				var path string
+				switch i % 3 {
+				case 0:
+					path = "/saas/subscriptions/" + id + apiVersion
+				case 1:
+					path = "/saas/subscriptions/" + id + "/listAvailablePlans" + apiVersion
+				default:
+					path = "/saas/subscriptions/" + id + "/operations" + apiVersion
+				}
+				st, err := c.do(ctx, http.MethodGet, path, nil)
+				if err == nil && st != http.StatusOK {
+					err = fmt.Errorf("GET %s: status %d", path, st)
+				}
+				if err != nil {
+					return 0, 1, err
+				}
+				return 1, 1, nil
+			})
+		} else {
+			ph = drive(dctx, cfg.Concurrency, "lifecycle", func(ctx context.Context, _, _ int) (int64, int, error) {
+				n, err := c.lifecycle(ctx, side.Marketplace)
+				if err != nil {
+					return 0, n, err
+				}
+				return 1, n, nil
+			})
+		}
+		cancel()
+		res.Phases = append(res.Phases, ph)
+	}
+	res.Connections = dials.Load()
+	res.RSSEnd, res.HeapEnd = memory()
+	res.StoredAtEnd = res.Seeded + int(c.bought.Load())
+	res.GoroutinesDrive = runtime.NumGoroutine()
+	res.Violations = side.Log.Len()
+	res.Exchanges = len(side.Exchanges())
+	return res, nil
+}
+
+func seed(ctx context.Context, c *client, m *marketplace.Marketplace, cfg Config, ids *[]string) error {
+	type job struct {
+		p        marketplace.Purchase
+		activate bool
+	}
+	jobs := make(chan job)
+	errc := make(chan error, cfg.Concurrency)
+	var wg sync.WaitGroup
+	for w := 0; w < cfg.Concurrency; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				if !j.activate {
+					continue
+				}
+				st, err := c.do(ctx, http.MethodPost, "/saas/subscriptions/resolve"+apiVersion, nil, "x-ms-marketplace-token", j.p.Token)
+				if err == nil && st != http.StatusOK {
+					err = fmt.Errorf("seed resolve: status %d", st)
+				}
+				if err == nil {
+					st, err = c.do(ctx, http.MethodPost, "/saas/subscriptions/"+j.p.SubscriptionID+"/activate"+apiVersion, activateBody)
+					if err == nil && st != http.StatusOK {
+						err = fmt.Errorf("seed activate: status %d", st)
+					}
+				}
+				if err != nil {
+					select {
+					case errc <- err:
+					default:
+					}
+				}
+			}
+		}()
+	}
+	var err error
+	for i := 0; i < cfg.Subs && err == nil; i++ {
+		var p marketplace.Purchase
+		if p, err = m.Purchase(marketplace.PurchaseRequest{OfferID: offerID, PlanID: planID}); err != nil {
+			break
+		}
+		*ids = append(*ids, p.SubscriptionID)
+		select {
+		case jobs <- job{p: p, activate: i%2 == 0}:
+		case err = <-errc:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if err == nil {
+		select {
+		case err = <-errc:
+		default:
+		}
+	}
+	return err
+}
+
+// drive runs op on n workers until ctx ends. op returns the operations it
+// completed and the HTTP requests it sent.
+func drive(ctx context.Context, n int, mix string, op func(ctx context.Context, worker, i int) (int64, int, error)) Phase {
+	var ops, reqs, errs atomic.Int64
+	var firstErr atomic.Value
+	samples := make([][]time.Duration, n)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < n; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			lat := make([]time.Duration, 0, 4096)
+			for i := 0; ctx.Err() == nil; i++ {
+				t := time.Now()
+				k, r, err := op(ctx, w, i)
+				d := time.Since(t)
+				reqs.Add(int64(r))
+				if err != nil {
+					if ctx.Err() != nil {
+						break // the deadline cut this one short: not an error
+					}
+					errs.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+					continue
+				}
+				ops.Add(k)
+				if len(lat) < maxSamples {
+					lat = append(lat, d)
+				} else {
+					lat[i%maxSamples] = d
+				}
+			}
+			samples[w] = lat
+		}(w)
+	}
+	wg.Wait()
+	ph := Phase{Mix: mix, Ops: ops.Load(), Requests: reqs.Load(), Errors: errs.Load(), Elapsed: time.Since(start)}
+	if v, ok := firstErr.Load().(string); ok {
+		ph.FirstError = v
+	}
+	all := slices.Concat(samples...)
+	slices.Sort(all)
+	ph.P50, ph.P99 = pct(all, 50), pct(all, 99)
+	return ph
+}
+
+func pct(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := (len(sorted)*p + 99) / 100
+	if i > 0 {
+		i--
+	}
+	return sorted[min(i, len(sorted)-1)]
+}
+
+// memory returns VmRSS (from /proc/self/status, 0 when unreadable) and the
+// Go heap in use after a collection.
+func memory() (int64, uint64) {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return vmRSS(), ms.HeapInuse
+}
+
+func vmRSS() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kb * 1024
+		}
+	}
+	return 0
+}

@@ -1,0 +1,156 @@
+// Command load drives the fake marketplace over loopback HTTPS, with the
+// two-way contract validation and token checks on, and prints the measured
+// throughput, latency and memory against the performance targets.
+//
+//	go run ./bench/load [-duration 10s] [-concurrency 8] [-subs 100] [-mix get|lifecycle|all]
+//	go run ./bench/load -compare [-duration 5s]   # lifecycle rate at 100 vs 10,000 subscriptions
+//
+// Everything listens on 127.0.0.1 only, and the run stops by itself.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"text/tabwriter"
+	"time"
+)
+
+// The targets, from the issue.
+const (
+	targetGetRate       = 25000 // req/s, get mix, concurrency 8
+	targetLifecycleRate = 3000  // lifecycles/s
+	targetScaleDrop     = 0.20  // rate at 10,000 subs within 20% of the rate at 100
+	targetRSS           = 150 << 20
+	targetRSSSubs       = 10000
+)
+
+func main() {
+	cfg := Config{}
+	flag.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long each mix is driven")
+	flag.IntVar(&cfg.Concurrency, "concurrency", 8, "concurrent workers")
+	flag.IntVar(&cfg.Subs, "subs", 100, "subscriptions seeded before the drive (half activated)")
+	flag.StringVar(&cfg.Mix, "mix", "all", "get, lifecycle or all")
+	compare := flag.Bool("compare", false, "measure the lifecycle rate at -small and -large subscriptions and print the ratio")
+	small := flag.Int("small", 100, "-compare: the small store")
+	large := flag.Int("large", 10000, "-compare: the large store")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	// A hard bound on the whole run: seeding plus every phase, plus slack.
+	ctx, cancel := context.WithTimeout(ctx, 4*cfg.Duration+2*time.Minute)
+	defer cancel()
+
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fail(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fail(err)
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+
+	if *compare {
+		var rs []Result
+		for _, n := range []int{*small, *large} {
+			c := cfg
+			c.Mix, c.Subs = "lifecycle", n
+			r, err := Run(ctx, c)
+			if err != nil {
+				fail(err)
+			}
+			rs = append(rs, r)
+		}
+		printCompare(os.Stdout, rs[0], rs[1])
+		return
+	}
+	r, err := Run(ctx, cfg)
+	if err != nil {
+		fail(err)
+	}
+	printResult(os.Stdout, r)
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "load:", err)
+	os.Exit(1)
+}
+
+func mb(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/(1<<20)) }
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "MISSED"
+}
+
+func printResult(w io.Writer, r Result) {
+	c := r.Config
+	fmt.Fprintf(w, "load: mix=%s concurrency=%d subs=%d duration=%s (HTTPS on 127.0.0.1, two-way validation on)\n",
+		c.Mix, c.Concurrency, c.Subs, c.Duration)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "metric\tvalue\ttarget\t")
+	fmt.Fprintln(tw, "------\t-----\t------\t")
+	fmt.Fprintf(tw, "seeded subscriptions\t%d in %s\t\t\n", r.Seeded, r.SeedTime.Round(time.Millisecond))
+	for _, p := range r.Phases {
+		switch p.Mix {
+		case "get":
+			fmt.Fprintf(tw, "GET mix requests/s\t%.0f (%d in %s)\t≥ %d at concurrency 8: %s\t\n", p.Rate(), p.Ops,
+				p.Elapsed.Round(time.Millisecond), targetGetRate, verdict(p.Rate() >= targetGetRate && p.Errors == 0))
+			fmt.Fprintf(tw, "GET latency p50 / p99\t%s / %s\t\t\n", p.P50.Round(time.Microsecond), p.P99.Round(time.Microsecond))
+			fmt.Fprintf(tw, "GET errors\t%d\t0\t\n", p.Errors)
+		case "lifecycle":
+			fmt.Fprintf(tw, "lifecycles/s\t%.0f (%d in %s, %d HTTP requests)\t≥ %d: %s\t\n", p.Rate(), p.Ops,
+				p.Elapsed.Round(time.Millisecond), p.Requests, targetLifecycleRate, verdict(p.Rate() >= targetLifecycleRate && p.Errors == 0))
+			fmt.Fprintf(tw, "lifecycle latency p50 / p99\t%s / %s\t\t\n", p.P50.Round(time.Microsecond), p.P99.Round(time.Microsecond))
+			fmt.Fprintf(tw, "lifecycle errors\t%d\t0\t\n", p.Errors)
+		}
+		if p.FirstError != "" {
+			fmt.Fprintf(tw, "first %s error\t%s\t\t\n", p.Mix, p.FirstError)
+		}
+	}
+	rssTarget := fmt.Sprintf("≤ %s with %d subs", mb(targetRSS), targetRSSSubs)
+	if r.Seeded >= targetRSSSubs {
+		rssTarget += ": " + verdict(r.RSSSeeded <= targetRSS)
+	}
+	fmt.Fprintf(tw, "RSS after seeding (VmRSS)\t%s (Go heap in use %s)\t%s\t\n", mb(r.RSSSeeded), mb(int64(r.HeapSeeded)), rssTarget)
+	fmt.Fprintf(tw, "RSS at end (VmRSS)\t%s (Go heap in use %s; %d subs stored, %d exchanges kept)\t\t\n",
+		mb(r.RSSEnd), mb(int64(r.HeapEnd)), r.StoredAtEnd, r.Exchanges)
+	fmt.Fprintf(tw, "goroutines start / drive end / after close\t%d / %d / %d\tno leak\t\n", r.GoroutinesStart, r.GoroutinesDrive, r.GoroutinesEnd)
+	fmt.Fprintf(tw, "TCP connections opened (keep-alive)\t%d\t≈ concurrency\t\n", r.Connections)
+	fmt.Fprintf(tw, "contract violations recorded\t%d\t0\t\n", r.Violations)
+	tw.Flush()
+}
+
+func printCompare(w io.Writer, a, b Result) {
+	printResult(w, a)
+	fmt.Fprintln(w)
+	printResult(w, b)
+	fmt.Fprintln(w)
+	ra, rb := a.Phases[0].Rate(), b.Phases[0].Rate()
+	ratio := 0.0
+	if ra > 0 {
+		ratio = rb / ra
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "metric\tvalue\ttarget\t")
+	fmt.Fprintln(tw, "------\t-----\t------\t")
+	fmt.Fprintf(tw, "lifecycles/s at %d subs\t%.0f\t≥ %d\t\n", a.Config.Subs, ra, targetLifecycleRate)
+	fmt.Fprintf(tw, "lifecycles/s at %d subs\t%.0f\t≥ %d\t\n", b.Config.Subs, rb, targetLifecycleRate)
+	fmt.Fprintf(tw, "ratio (%d / %d)\t%.2f\t≥ %.2f (within 20%%): %s\t\n", b.Config.Subs, a.Config.Subs, ratio,
+		1-targetScaleDrop, verdict(ratio >= 1-targetScaleDrop))
+	tw.Flush()
+	// VmRSS does not shrink between the runs of one process, so the second
+	// run's RSS carries the first's: measure RSS with a run of its own.
+	fmt.Fprintf(w, "note: RSS of the %d-subscription run includes the earlier run's; for the RSS target run -mix lifecycle -subs %d alone\n",
+		b.Config.Subs, b.Config.Subs)
+}
