@@ -163,6 +163,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 
 	side, err := microsoft.Start(microsoft.Options{
 		MarketplaceAddr: "127.0.0.1:0", IdentityAddr: "127.0.0.1:0",
+		MaxExchanges: 5000, // as serve does: a bounded transcript
 		// One bearer token must outlive the whole run.
 		TokenLifetime: 24 * time.Hour,
 	})

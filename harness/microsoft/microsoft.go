@@ -42,6 +42,11 @@ type Options struct {
 	// ports) under the hosts IdentityHost and MarketplaceHost.
 	Network *inprocess.Network
 
+	// MaxExchanges bounds the transcript Exchanges keeps (the oldest go
+	// first); 0 keeps every exchange, which a run of the suites needs and a
+	// long-lived serve must not do.
+	MaxExchanges int
+
 	App           identity.App  // the publisher's app registration; missing ids and secret are generated
 	TokenLifetime time.Duration // access token lifetime, default 1h
 	Marketplace   []marketplace.Option
@@ -63,6 +68,7 @@ type Side struct {
 	AuthorityURL   string // the Entra authority host
 
 	network   *inprocess.Network
+	maxExch   int
 	mu        sync.Mutex
 	exchanges []contract.Exchange
 	servers   []*tlsca.Server
@@ -71,7 +77,7 @@ type Side struct {
 
 // Start brings Microsoft's side up. Close it when the run ends.
 func Start(o Options) (s *Side, err error) {
-	s = &Side{Clock: o.Clock, Log: &violation.Log{}}
+	s = &Side{Clock: o.Clock, Log: &violation.Log{}, maxExch: o.MaxExchanges}
 	started := s // the returns below set s to nil
 	defer func() {
 		if err != nil {
@@ -180,14 +186,23 @@ func orDefault(addr string) string {
 func (s *Side) keep(e contract.Exchange) {
 	s.mu.Lock()
 	s.exchanges = append(s.exchanges, e)
+	if s.maxExch > 0 && len(s.exchanges) >= 2*s.maxExch {
+		// Drop the oldest in one copy every maxExch calls, not one by one.
+		s.exchanges = append(s.exchanges[:0:0], s.exchanges[len(s.exchanges)-s.maxExch:]...)
+	}
 	s.mu.Unlock()
 }
 
-// Exchanges returns every call the publisher made to the marketplace so far.
+// Exchanges returns the calls the publisher made to the marketplace so far:
+// all of them, or the last MaxExchanges.
 func (s *Side) Exchanges() []contract.Exchange {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]contract.Exchange(nil), s.exchanges...)
+	ex := s.exchanges
+	if s.maxExch > 0 && len(ex) > s.maxExch {
+		ex = ex[len(ex)-s.maxExch:]
+	}
+	return append([]contract.Exchange(nil), ex...)
 }
 
 // HTTPClient is a client that reaches the fakes: on the in-process network

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/saasconform/saasconform/harness/contract"
 	"github.com/saasconform/saasconform/harness/identity"
 	"github.com/saasconform/saasconform/harness/marketplace"
 )
@@ -82,5 +83,26 @@ func TestStartOnABusyAddressFailsCleanly(t *testing.T) {
 	s, err := Start(Options{MarketplaceAddr: busy.Addr().String()})
 	if err == nil || s != nil || !strings.Contains(err.Error(), busy.Addr().String()) {
 		t.Fatalf("Start on a busy address: %v, %v", s, err)
+	}
+}
+
+func TestMaxExchangesKeepsTheNewest(t *testing.T) {
+	s := &Side{maxExch: 3}
+	for i := 0; i < 10; i++ {
+		s.keep(contract.Exchange{Status: i})
+	}
+	got := s.Exchanges()
+	if len(got) != 3 || got[0].Status != 7 || got[2].Status != 9 {
+		t.Fatalf("kept %+v, want the last three", got)
+	}
+	if len(s.exchanges) >= 6 {
+		t.Fatalf("the backing slice holds %d, want it bounded below 2×max", len(s.exchanges))
+	}
+	unbounded := &Side{}
+	for i := 0; i < 10; i++ {
+		unbounded.keep(contract.Exchange{Status: i})
+	}
+	if len(unbounded.Exchanges()) != 10 {
+		t.Fatal("without a bound every exchange is kept")
 	}
 }

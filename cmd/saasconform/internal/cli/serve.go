@@ -117,7 +117,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// real time and Settle auto-accepts what the publisher left unanswered.
 	clk := clock.NewFake(time.Now())
 	side, err := microsoft.Start(microsoft.Options{Clock: clk, Plain: f.plain,
-		MarketplaceAddr: f.marketplaceAddr, IdentityAddr: f.identityAddr, Dir: f.stateDir})
+		MarketplaceAddr: f.marketplaceAddr, IdentityAddr: f.identityAddr, Dir: f.stateDir,
+		MaxExchanges: 5000}) // a standing service keeps a bounded transcript
 	if err != nil {
 		return fail("%v", err)
 	}
