@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -21,7 +22,24 @@ type MarketplaceAuth struct {
 	issuer         *Issuer
 	status         int
 	legacyAudience bool
+
+	// accepted caches tokens that passed every check, by their raw text:
+	// a publisher reuses one token for many calls, and verifying its RSA
+	// signature each time was a quarter of the fake's CPU. The lifetime is
+	// still checked on every call against the clock, so reuse past expiry
+	// is caught as before.
+	mu       sync.Mutex
+	accepted map[string]acceptedToken
 }
+
+type acceptedToken struct {
+	principal contract.Principal
+	notBefore time.Time
+	expires   time.Time
+}
+
+// maxAccepted bounds the cache; past it the cache starts over.
+const maxAccepted = 10000
 
 // AuthOption configures a MarketplaceAuth.
 type AuthOption func(*MarketplaceAuth) error
@@ -50,7 +68,7 @@ func NewMarketplaceAuth(i *Issuer, opts ...AuthOption) (*MarketplaceAuth, error)
 	if i == nil {
 		return nil, errors.New("identity: nil Issuer")
 	}
-	a := &MarketplaceAuth{issuer: i, status: http.StatusForbidden}
+	a := &MarketplaceAuth{issuer: i, status: http.StatusForbidden, accepted: map[string]acceptedToken{}}
 	for _, o := range opts {
 		if err := o(a); err != nil {
 			return nil, err
@@ -67,6 +85,9 @@ func (a *MarketplaceAuth) Authenticate(r *http.Request) (contract.Principal, *co
 	if why != "" {
 		return a.refuse(contract.RuleAuthToken, why, "header.Authorization", "", "Bearer <Entra ID access token>",
 			"get a token with client credentials ("+scopeHint+") and send it as 'Authorization: Bearer <token>'")
+	}
+	if p, ok := a.cached(raw); ok {
+		return p, nil
 	}
 	claims, err := a.issuer.Verify(raw)
 	switch {
@@ -104,8 +125,45 @@ func (a *MarketplaceAuth) Authenticate(r *http.Request) (contract.Principal, *co
 			"the app id and tenant entered in Partner Center's technical configuration",
 			"authenticate with the app registration named in the offer's technical configuration")
 	}
-	return contract.Principal{TenantID: tid, AppID: caller, ObjectID: str(claims, "oid"), Audience: aud,
-		Token: raw, PublisherID: app.PublisherID}, nil
+	p := contract.Principal{TenantID: tid, AppID: caller, ObjectID: str(claims, "oid"), Audience: aud,
+		Token: raw, PublisherID: app.PublisherID}
+	a.remember(raw, p, claims)
+	return p, nil
+}
+
+// cached returns the principal of a token that passed before and is still
+// within its lifetime on the clock; anything else goes the full way, so its
+// refusal says exactly what is wrong.
+func (a *MarketplaceAuth) cached(raw string) (contract.Principal, bool) {
+	a.mu.Lock()
+	t, ok := a.accepted[raw]
+	a.mu.Unlock()
+	if !ok {
+		return contract.Principal{}, false
+	}
+	now := a.issuer.Clock().Now()
+	if now.Before(t.notBefore) || !now.Before(t.expires) {
+		return contract.Principal{}, false
+	}
+	return t.principal, true
+}
+
+func (a *MarketplaceAuth) remember(raw string, p contract.Principal, claims jwt.MapClaims) {
+	exp, err1 := claims.GetExpirationTime()
+	nbf, err2 := claims.GetNotBefore()
+	if err1 != nil || err2 != nil || exp == nil {
+		return
+	}
+	t := acceptedToken{principal: p, expires: exp.Time}
+	if nbf != nil {
+		t.notBefore = nbf.Time
+	}
+	a.mu.Lock()
+	if len(a.accepted) >= maxAccepted {
+		a.accepted = map[string]acceptedToken{}
+	}
+	a.accepted[raw] = t
+	a.mu.Unlock()
 }
 
 func (a *MarketplaceAuth) refuse(rule, summary, field, got, want, fix string) (contract.Principal, *contract.Rejection) {

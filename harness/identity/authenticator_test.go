@@ -143,3 +143,32 @@ func TestMarketplaceAuthOptions(t *testing.T) {
 		t.Error("nil issuer accepted")
 	}
 }
+
+// TestAcceptedTokensAreCachedButStillExpire: a token checked once is not
+// checked again in full, yet its lifetime is, on every call.
+func TestAcceptedTokensAreCachedButStillExpire(t *testing.T) {
+	i, a, clk, app := authFixture(t)
+	tok := accessToken(t, i, app, MarketplaceAppID, V2)
+	for n := 0; n < 3; n++ {
+		if _, rej := a.Authenticate(withHeader("Bearer " + tok)); rej != nil {
+			t.Fatalf("call %d refused: %+v", n, rej.Violation)
+		}
+	}
+	if len(a.accepted) != 1 {
+		t.Fatalf("cache holds %d tokens, want 1", len(a.accepted))
+	}
+	clk.Advance(61 * time.Minute) // past the 1h default lifetime
+	_, rej := a.Authenticate(withHeader("Bearer " + tok))
+	if rej == nil || rej.Violation.Rule != "AUTH-04" {
+		t.Fatalf("a cached token past its exp: %+v", rej)
+	}
+	wrong := accessToken(t, i, app, "https://management.azure.com/", V2)
+	for n := 0; n < 2; n++ {
+		if _, rej := a.Authenticate(withHeader("Bearer " + wrong)); rej == nil || rej.Violation.Rule != "AUTH-01" {
+			t.Fatalf("refused token, call %d: %+v", n, rej)
+		}
+	}
+	if _, ok := a.accepted[wrong]; ok {
+		t.Fatal("a refused token was cached")
+	}
+}
