@@ -52,8 +52,7 @@ type Server struct {
 	mux     *http.ServeMux
 
 	mu      sync.Mutex
-	subs    []string // subscription ids in purchase order
-	notice  notice   // the page's banner: the last UI action's result
+	notice  notice // the page's banner: the last UI action's result
 	bgWG    sync.WaitGroup
 	closing bool
 }
@@ -255,9 +254,6 @@ func (s *Server) purchase(req PurchaseRequest) (PurchaseResult, *reqError) {
 	if err != nil {
 		return PurchaseResult{}, fromMarket(err)
 	}
-	s.mu.Lock()
-	s.subs = append(s.subs, p.SubscriptionID)
-	s.mu.Unlock()
 	return PurchaseResult{SubscriptionID: p.SubscriptionID, Token: p.Token, LandingURL: s.landingLink(p.Token)}, nil
 }
 
@@ -371,17 +367,12 @@ func (s *Server) eventFor(opID string) (marketplace.Event, bool) {
 	return marketplace.Event{}, false
 }
 
-// subscriptions returns Microsoft's view of every subscription bought here,
-// newest first.
+// subscriptions returns Microsoft's view of every subscription (bought here,
+// or restored from a state file), newest first.
 func (s *Server) subscriptions() []marketplace.Subscription {
-	s.mu.Lock()
-	ids := append([]string(nil), s.subs...)
-	s.mu.Unlock()
-	out := make([]marketplace.Subscription, 0, len(ids))
-	for i := len(ids) - 1; i >= 0; i-- {
-		if sub, ok := s.market.Subscription(ids[i]); ok {
-			out = append(out, sub)
-		}
+	out := s.market.Subscriptions()
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
 	}
 	return out
 }

@@ -352,6 +352,9 @@ func TestPageAndForms(t *testing.T) {
 		t.Fatalf("the buy form bought %+v", subs)
 	}
 
+	active := f.buy(t, PurchaseRequest{PlanID: "seats-monthly"}).SubscriptionID
+	f.activate(t, active, "seats-monthly", ptr(int64(1)))
+
 	resp, err := http.Get(f.srv.URL + "/")
 	if err != nil {
 		t.Fatal(err)
@@ -359,15 +362,30 @@ func TestPageAndForms(t *testing.T) {
 	page, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	html := string(page)
+	// Each row offers only what its status allows: a suspended one can be
+	// reinstated or cancelled, an active one changed; a change of plan
+	// stays per-seat.
+	for _, absent := range []string{
+		`action="/ui/subscriptions/` + id + `/actions/suspend"`,
+		`action="/ui/subscriptions/` + id + `/actions/changePlan"`,
+		`action="/ui/subscriptions/` + active + `/actions/reinstate"`,
+		`<option>flat-monthly</option>`, `<option>trial-monthly</option>`,
+	} {
+		if strings.Contains(html, absent) {
+			t.Errorf("the page offers %q", absent)
+		}
+	}
 	for _, want := range []string{
 		id, subs[0].ID, "Suspended",
 		`action="/ui/subscriptions/` + id + `/actions/reinstate"`,
-		`action="/ui/subscriptions/` + id + `/actions/changePlan"`,
+		`action="/ui/subscriptions/` + id + `/actions/unsubscribe"`,
+		`action="/ui/subscriptions/` + active + `/actions/changePlan"`,
+		`action="/ui/subscriptions/` + active + `/actions/changeQuantity"`,
 		`action="/ui/subscriptions/` + id + `/token"`,
 		`<option>seats-yearly</option>`,
 		`https://app.example/landing?token=`, // the banner's landing link
-		`http-equiv="refresh"`,
-		"Suspend", "200", // the transcript
+		`http-equiv="refresh"`,               // the test purchase is not activated yet
+		"Suspend", "200",                     // the transcript
 	} {
 		if !strings.Contains(html, want) {
 			t.Errorf("the page lacks %q", want)
@@ -388,3 +406,37 @@ func TestPageAndForms(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestPageRefreshesOnlyWhileSomethingIsPending: a page that reloads itself
+// wipes a half-filled form, so it reloads only while the app has something
+// to do.
+func TestPageRefreshesOnlyWhileSomethingIsPending(t *testing.T) {
+	f := start(t, false, "")
+	refreshes := func() bool {
+		t.Helper()
+		resp, err := http.Get(f.srv.URL + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(b), `http-equiv="refresh"`)
+	}
+	if refreshes() {
+		t.Error("an empty fake's page refreshes")
+	}
+	id := f.buy(t, PurchaseRequest{PlanID: "seats-monthly"}).SubscriptionID
+	if !refreshes() {
+		t.Error("the page does not refresh while a purchase waits for activation")
+	}
+	f.activate(t, id, "seats-monthly", ptr(int64(1)))
+	if refreshes() {
+		t.Error("the page refreshes with nothing pending")
+	}
+	if _, err := f.side.Marketplace.ChangeQuantity(id, 5); err != nil {
+		t.Fatal(err)
+	}
+	if !refreshes() {
+		t.Error("the page does not refresh while a change waits for the app")
+	}
+}

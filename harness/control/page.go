@@ -19,7 +19,16 @@ type pageData struct {
 	Transcript []transcriptRow
 	Webhook    string // the publisher's webhook, "" when nothing is delivered
 	Landing    bool
+	// Refresh is set while something waits on the publisher (a purchase
+	// not yet activated, an operation in progress, a delivery under way):
+	// only then does the page reload itself, so it never wipes a form
+	// being filled in while nothing is happening.
+	Refresh bool
+	Hidden  int // subscriptions beyond the newest maxRows, not shown
 }
+
+// maxRows bounds the subscriptions table; the API lists them all.
+const maxRows = 200
 
 type subRow struct {
 	Sub      marketplace.Subscription
@@ -27,6 +36,9 @@ type subRow struct {
 	Pending  string // the operation in progress, if any
 	Plans    []string
 	Status   string
+	// What the customer can do in this status; the API still accepts any
+	// action and answers an invalid one with a clear error.
+	CanSuspend, CanReinstate, CanRenew, CanUnsubscribe, CanChange, PerSeat bool
 }
 
 type transcriptRow struct {
@@ -43,19 +55,38 @@ func (s *Server) page(w http.ResponseWriter, _ *http.Request) {
 		d.Webhook = s.sender.URL
 	}
 	cat := s.market.Catalog()
-	for _, sub := range s.subscriptions() {
-		row := subRow{Sub: sub, Status: string(sub.SaasSubscriptionStatus)}
+	subs := s.subscriptions()
+	if len(subs) > maxRows {
+		d.Hidden = len(subs) - maxRows
+		subs = subs[:maxRows]
+	}
+	for _, sub := range subs {
+		st := sub.SaasSubscriptionStatus
+		row := subRow{Sub: sub, Status: string(st),
+			CanSuspend:     st == marketplace.Subscribed,
+			CanReinstate:   st == marketplace.Suspended,
+			CanRenew:       st == marketplace.Subscribed && sub.AutoRenew,
+			CanUnsubscribe: st != marketplace.Unsubscribed,
+			CanChange:      st == marketplace.Subscribed,
+			PerSeat:        sub.Quantity != nil,
+		}
 		if sub.Quantity != nil {
 			row.Quantity = fmt.Sprint(*sub.Quantity)
+		}
+		if st == marketplace.PendingFulfillmentStart {
+			d.Refresh = true
 		}
 		for _, op := range s.market.Operations(sub.ID) {
 			if op.Status == marketplace.OpInProgress {
 				row.Pending = string(op.Action) + " in progress"
+				d.Refresh = true
 			}
 		}
 		if o, ok := cat.Offer(sub.OfferID); ok {
 			for _, p := range o.Plans {
-				if p.PlanID != sub.PlanID && !p.IsStopSell {
+				// A plan change keeps the pricing model: seats to seats,
+				// flat to flat, never into a trial.
+				if p.PlanID != sub.PlanID && !p.IsStopSell && p.IsPricePerSeat == row.PerSeat && !p.HasFreeTrials {
 					row.Plans = append(row.Plans, p.PlanID)
 				}
 			}
@@ -67,6 +98,11 @@ func (s *Server) page(w http.ResponseWriter, _ *http.Request) {
 		d.Violations = append(d.Violations, vs[i])
 	}
 	d.Transcript = s.transcript()
+	for _, t := range d.Transcript {
+		if t.Result == "delivering…" {
+			d.Refresh = true
+		}
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
@@ -112,7 +148,7 @@ func (s *Server) transcript() []transcriptRow {
 
 var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="refresh" content="3">
+{{if .Refresh}}<meta http-equiv="refresh" content="3">{{end}}
 <title>saasconform — fake marketplace</title>
 <style>
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
@@ -125,7 +161,8 @@ button{margin:.1em}.notice{padding:.5em;background:#eef7ee;border:1px solid #9c9
 </style></head><body>
 <h1>saasconform — fake commercial marketplace</h1>
 <p class="muted">Webhook: {{if .Webhook}}<code>{{.Webhook}}</code>{{else}}none (actions change Microsoft's state only){{end}}.
-Landing page: {{if .Landing}}configured{{else}}none (tokens are shown instead){{end}}. This page refreshes every 3 s.</p>
+Landing page: {{if .Landing}}configured{{else}}none (tokens are shown instead){{end}}.
+{{if .Refresh}}Waiting on your app: this page refreshes every 3 s until nothing is pending.{{else}}Nothing pending. <a href="/">Refresh</a>{{end}}</p>
 {{with .Notice}}{{if .Text}}<p class="notice{{if .Error}} error{{end}}">{{.Text}}{{if .Link}} <a href="{{.Link}}">{{.Link}}</a>{{end}}</p>{{end}}{{end}}
 
 <h2>Buy</h2>
@@ -139,22 +176,22 @@ Landing page: {{if .Landing}}configured{{else}}none (tokens are shown instead){{
 <h2>Subscriptions</h2>
 {{if .Subs}}<table>
 <tr><th>Subscription</th><th>Offer / plan</th><th>Seats</th><th>Status</th><th>Actions</th></tr>
-{{range .Subs}}{{$id := .Sub.ID}}<tr>
+{{range .Subs}}{{$id := .Sub.ID}}<tr data-subscription="{{$id}}">
 <td><code>{{$id}}</code><br><span class="muted">{{.Sub.Name}}</span></td>
 <td>{{.Sub.OfferID}} / {{.Sub.PlanID}}</td>
 <td>{{.Quantity}}</td>
-<td class="status-{{.Status}}">{{.Status}}{{if .Pending}}<br><span class="muted">{{.Pending}}</span>{{end}}</td>
+<td class="status-{{.Status}}" data-status="{{.Status}}">{{.Status}}{{if .Pending}}<br><span class="muted">{{.Pending}}</span>{{end}}</td>
 <td>
 <form class="inline" method="post" action="/ui/subscriptions/{{$id}}/token"><button>Landing link</button></form>
-<form class="inline" method="post" action="/ui/subscriptions/{{$id}}/actions/suspend"><button>Suspend</button></form>
-<form class="inline" method="post" action="/ui/subscriptions/{{$id}}/actions/reinstate"><button>Reinstate</button></form>
-<form class="inline" method="post" action="/ui/subscriptions/{{$id}}/actions/renew"><button>Renew</button></form>
-<form class="inline" method="post" action="/ui/subscriptions/{{$id}}/actions/unsubscribe"><button>Unsubscribe</button></form>
-<br>
-<form class="inline" method="post" action="/ui/subscriptions/{{$id}}/actions/changePlan"><select name="planId">{{range .Plans}}<option>{{.}}</option>{{end}}</select><button>Change plan</button></form>
-<form class="inline" method="post" action="/ui/subscriptions/{{$id}}/actions/changeQuantity"><input type="number" name="quantity" min="1" value="{{.Quantity}}"><button>Change quantity</button></form>
+{{if .CanSuspend}}<form class="inline" method="post" action="/ui/subscriptions/{{$id}}/actions/suspend"><button>Suspend</button></form>{{end}}
+{{if .CanReinstate}}<form class="inline" method="post" action="/ui/subscriptions/{{$id}}/actions/reinstate"><button>Reinstate</button></form>{{end}}
+{{if .CanRenew}}<form class="inline" method="post" action="/ui/subscriptions/{{$id}}/actions/renew"><button>Renew</button></form>{{end}}
+{{if .CanUnsubscribe}}<form class="inline" method="post" action="/ui/subscriptions/{{$id}}/actions/unsubscribe"><button>Unsubscribe</button></form>{{end}}
+{{if .CanChange}}<br>
+{{if .Plans}}<form class="inline" method="post" action="/ui/subscriptions/{{$id}}/actions/changePlan"><select name="planId">{{range .Plans}}<option>{{.}}</option>{{end}}</select><button>Change plan</button></form>{{end}}
+{{if .PerSeat}}<form class="inline" method="post" action="/ui/subscriptions/{{$id}}/actions/changeQuantity"><input type="number" name="quantity" min="1" value="{{.Quantity}}"><button>Change quantity</button></form>{{end}}{{end}}
 </td></tr>
-{{end}}</table>{{else}}<p class="muted">None yet: buy a plan above.</p>{{end}}
+{{end}}</table>{{if .Hidden}}<p class="muted">{{.Hidden}} older subscriptions are not shown here; GET /api/subscriptions lists them all.</p>{{end}}{{else}}<p class="muted">None yet: buy a plan above.</p>{{end}}
 
 <h2>Violations</h2>
 {{if .Violations}}<table>

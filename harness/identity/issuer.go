@@ -77,6 +77,13 @@ func New(opts ...Option) (*Issuer, error) {
 	}
 	// Keys last: generating them is the slow part, and a bad option or app
 	// should fail fast.
+	if cfg.keys != nil {
+		i.keys = &keyring{bits: cfg.keyBits}
+		if err := i.keys.install(cfg.keys[0], cfg.keys[1]); err != nil {
+			return nil, err
+		}
+		return i, nil
+	}
 	keys, err := newKeyring(cfg.keyBits, cfg.clock.Now())
 	if err != nil {
 		return nil, err

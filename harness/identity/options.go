@@ -20,6 +20,7 @@ type config struct {
 	style    IssuerStyle
 	url      string
 	keyBits  int
+	keys     []signingKey // WithKeys: current, previous
 }
 
 func defaultConfig() config {

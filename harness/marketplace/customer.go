@@ -112,18 +112,19 @@ func (m *Marketplace) customerAction(subID string, act func(*subRecord, time.Tim
 	m.settleLocked(now)
 	r := m.st.sub(subID)
 	if r == nil {
-		m.mu.Unlock()
+		m.unlock()
 		return Operation{}, notFound(subID)
 	}
 	o, err := act(r, now)
 	if err != nil {
-		m.mu.Unlock()
+		m.unlock()
 		err.SubscriptionID = r.sub.ID
 		return Operation{}, err
 	}
+	m.touchSub(r)
 	ev := m.eventLocked(r, o, now)
 	op := cloneOperation(o.op)
-	m.mu.Unlock()
+	m.unlock()
 	m.deliver(ev)
 	return op, nil
 }

@@ -19,13 +19,13 @@ func (m *Marketplace) OnEvent(fn func(Event)) {
 	}
 	m.mu.Lock()
 	m.listeners = append(m.listeners, fn)
-	m.mu.Unlock()
+	m.unlock()
 }
 
 // Events returns every event since New or the last Reset, oldest first.
 func (m *Marketplace) Events() []Event {
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer m.unlock()
 	out := make([]Event, len(m.st.events))
 	for i, e := range m.st.events {
 		out[i] = cloneEvent(e)
@@ -72,7 +72,7 @@ func (m *Marketplace) deliver(evs ...Event) {
 	}
 	m.mu.Lock()
 	ls := append([]func(Event){}, m.listeners...)
-	m.mu.Unlock()
+	m.unlock()
 	for _, e := range evs {
 		for _, fn := range ls {
 			fn(cloneEvent(e))

@@ -38,7 +38,7 @@ func (m *Marketplace) InjectFault(f Fault) error {
 	}
 	m.mu.Lock()
 	m.st.faults = append(m.st.faults, &faultRecord{f: f, left: f.Count})
-	m.mu.Unlock()
+	m.unlock()
 	return nil
 }
 
@@ -46,7 +46,7 @@ func (m *Marketplace) InjectFault(f Fault) error {
 func (m *Marketplace) ClearFaults() {
 	m.mu.Lock()
 	m.st.faults = nil
-	m.mu.Unlock()
+	m.unlock()
 }
 
 // injectFaults applies the first matching fault to c and reports whether the
@@ -65,7 +65,7 @@ func (m *Marketplace) injectFaults(c *call) bool {
 		}
 		break
 	}
-	m.mu.Unlock()
+	m.unlock()
 	if hit == nil {
 		return true
 	}

@@ -58,7 +58,10 @@ func (m *Marketplace) resolve(c *call) {
 		c.refuseForeign(r)
 		return
 	}
-	r.resolved = true
+	if !r.resolved {
+		r.resolved = true
+		m.touchSub(r)
+	}
 	s := cloneSubscription(r.sub)
 	c.respond(http.StatusOK, ResolvedSubscription{
 		ID: s.ID, SubscriptionName: s.Name, OfferID: s.OfferID, PlanID: s.PlanID,
@@ -145,6 +148,7 @@ func (m *Marketplace) activate(c *call) {
 		s.SaasSubscriptionStatus = Subscribed
 		s.Term.StartDate, s.Term.EndDate = &start, &end
 		s.LastModified = c.now
+		m.touchSub(r)
 	}
 	c.empty(http.StatusOK)
 }

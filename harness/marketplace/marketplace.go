@@ -26,6 +26,8 @@ type Marketplace struct {
 	// seq numbers subscriptions, operations and events. It survives Reset so
 	// a continuation token or event number is never reused.
 	seq uint64
+	// dirty is what changed since the lock was taken; unlock journals it.
+	dirty dirty
 }
 
 // defaultCatalog parses the embedded fixtures once; a Catalog is immutable, so
@@ -49,7 +51,7 @@ func New(opts ...Option) (*Marketplace, error) {
 	if cfg.violations == nil {
 		cfg.violations = &violation.Log{}
 	}
-	m := &Marketplace{cfg: cfg, st: newStore()}
+	m := &Marketplace{cfg: cfg, st: newStore(), dirty: newDirty()}
 	m.mux = m.routes()
 	return m, nil
 }
@@ -66,7 +68,7 @@ func (m *Marketplace) Catalog() *Catalog { return m.cfg.catalog }
 // Subscription returns a copy of Microsoft's view of subscription id.
 func (m *Marketplace) Subscription(id string) (Subscription, bool) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer m.unlock()
 	m.settleLocked(m.cfg.clock.Now())
 	r := m.st.sub(id)
 	if r == nil {
@@ -78,7 +80,7 @@ func (m *Marketplace) Subscription(id string) (Subscription, bool) {
 // Operation returns a copy of operation opID of subscription subID.
 func (m *Marketplace) Operation(subID, opID string) (Operation, bool) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer m.unlock()
 	m.settleLocked(m.cfg.clock.Now())
 	o := m.st.op(subID, opID)
 	if o == nil {
@@ -91,7 +93,7 @@ func (m *Marketplace) Operation(subID, opID string) (Operation, bool) {
 // status (the HTTP list shows only those in progress).
 func (m *Marketplace) Operations(subID string) []Operation {
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer m.unlock()
 	m.settleLocked(m.cfg.clock.Now())
 	r := m.st.sub(subID)
 	if r == nil {
@@ -109,8 +111,9 @@ func (m *Marketplace) Operations(subID string) []Operation {
 // one Marketplace can serve many specs.
 func (m *Marketplace) Reset() {
 	m.mu.Lock()
+	m.forgetAllLocked()
 	m.st = newStore()
-	m.mu.Unlock()
+	m.unlock()
 	m.cfg.violations.Reset()
 }
 

@@ -14,7 +14,7 @@ import (
 func (m *Marketplace) Settle() {
 	m.mu.Lock()
 	m.settleLocked(m.cfg.clock.Now())
-	m.mu.Unlock()
+	m.unlock()
 }
 
 func (m *Marketplace) settleLocked(now time.Time) {
@@ -69,6 +69,7 @@ func (m *Marketplace) newOpLocked(r *subRecord, action Action, source RequestSou
 	}
 	r.ops = append(r.ops, o)
 	m.st.ops[key(o.op.ID)] = o
+	m.touchOp(o)
 	if status == OpInProgress {
 		o.due = now.Add(wait)
 		m.st.inflight[o] = struct{}{}
@@ -83,9 +84,13 @@ func (m *Marketplace) newOpLocked(r *subRecord, action Action, source RequestSou
 func (m *Marketplace) finishLocked(o *opRecord, status OperationStatus, now time.Time) OperationStatus {
 	delete(m.st.inflight, o)
 	o.op.Status = status
+	m.touchOp(o)
 	if status == OpSucceeded {
-		if r := m.st.sub(o.op.SubscriptionID); r == nil || !m.applyLocked(r, o, now) {
+		r := m.st.sub(o.op.SubscriptionID)
+		if r == nil || !m.applyLocked(r, o, now) {
 			o.op.Status = OpConflict
+		} else {
+			m.touchSub(r)
 		}
 	}
 	return o.op.Status
@@ -137,6 +142,7 @@ func (m *Marketplace) failOthersLocked(r *subRecord, keep *opRecord) {
 		if o != keep && o.op.Status == OpInProgress {
 			o.op.Status = OpFailed
 			delete(m.st.inflight, o)
+			m.touchOp(o)
 		}
 	}
 }
@@ -150,7 +156,7 @@ func (m *Marketplace) CompleteOperation(subID, opID string, status OperationStat
 		return newErr(ErrInvalidArgument, "status", string(status), "want Succeeded, Failed or Conflict")
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer m.unlock()
 	now := m.cfg.clock.Now()
 	m.settleLocked(now)
 	if m.st.sub(subID) == nil {
@@ -179,7 +185,8 @@ func (m *Marketplace) CompleteOperation(subID, opID string, status OperationStat
 // and OpConflict are outcomes; any other status clears a pending one.
 func (m *Marketplace) SetOutcome(subID string, status OperationStatus) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer m.unlock()
+	m.touchOutcome(subID)
 	if status == OpFailed || status == OpConflict {
 		m.st.outcomes[key(subID)] = status
 		return
@@ -194,5 +201,6 @@ func (m *Marketplace) takeOutcomeLocked(subID string) OperationStatus {
 		return OpSucceeded
 	}
 	delete(m.st.outcomes, key(subID))
+	m.touchOutcome(subID)
 	return s
 }

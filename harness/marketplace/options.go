@@ -30,6 +30,7 @@ type config struct {
 	maxBodyBytes             int64
 	partnerNotifications     bool
 	outstandingOnlyReinstate bool
+	journal                  Journal
 }
 
 func defaultConfig() config {

@@ -168,8 +168,10 @@ func (m *Marketplace) Purchase(req PurchaseRequest) (Purchase, error) {
 	m.st.addSub(r)
 	token := newToken()
 	m.st.tokens.add(token, id, now)
+	m.touchSub(r)
+	m.touchToken(token)
 	out := Purchase{SubscriptionID: id, Token: token, Subscription: cloneSubscription(r.sub)}
-	m.mu.Unlock()
+	m.unlock()
 	return out, nil
 }
 
@@ -178,7 +180,7 @@ func (m *Marketplace) Purchase(req PurchaseRequest) (Purchase, error) {
 // every status).
 func (m *Marketplace) IssueToken(subID string) (string, error) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer m.unlock()
 	now := m.cfg.clock.Now()
 	m.settleLocked(now)
 	r := m.st.sub(subID)
@@ -187,6 +189,7 @@ func (m *Marketplace) IssueToken(subID string) (string, error) {
 	}
 	token := newToken()
 	m.st.tokens.add(token, r.sub.ID, now)
+	m.touchToken(token)
 	return token, nil
 }
 
@@ -219,12 +222,13 @@ func quantityInRange(p *Plan, q int64) *Error {
 // passed, without moving the clock (which would age everything else too).
 func (m *Marketplace) ExpireToken(token string) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer m.unlock()
 	r, ok := m.st.tokens.issued[token]
 	if !ok {
 		return newErr(ErrNotFound, "token", "", "no such purchase token")
 	}
 	r.issued = m.cfg.clock.Now().Add(-m.cfg.tokenLifetime)
 	m.st.tokens.issued[token] = r
+	m.touchToken(token)
 	return nil
 }

@@ -44,7 +44,7 @@ func (c *call) lock() {
 func (c *call) unlock() {
 	if c.locked {
 		c.locked = false
-		c.m.mu.Unlock()
+		c.m.unlock()
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/saasconform/saasconform/harness/identity"
 	"github.com/saasconform/saasconform/harness/inprocess"
 	"github.com/saasconform/saasconform/harness/marketplace"
+	"github.com/saasconform/saasconform/harness/statefile"
 	"github.com/saasconform/saasconform/harness/tlsca"
 	"github.com/saasconform/saasconform/harness/violation"
 )
@@ -47,6 +48,12 @@ type Options struct {
 	// long-lived serve must not do.
 	MaxExchanges int
 
+	// State, when set, keeps the session across restarts: the publisher's
+	// app registration, the CA and the signing keys are read from it (or
+	// made and written to it), and the marketplace restores its state from
+	// it and journals every change to it. Side.Notes says what was restored.
+	State *statefile.File
+
 	App           identity.App  // the publisher's app registration; missing ids and secret are generated
 	TokenLifetime time.Duration // access token lifetime, default 1h
 	Marketplace   []marketplace.Option
@@ -63,6 +70,9 @@ type Side struct {
 	Marketplace *marketplace.Marketplace
 	API         *contract.Validator
 	App         identity.App
+	// Notes are what Start restored from Options.State, or why it could
+	// not and started something afresh, one line each.
+	Notes []string
 
 	MarketplaceURL string // the Fulfillment API base, ending in /api
 	AuthorityURL   string // the Entra authority host
@@ -87,7 +97,12 @@ func Start(o Options) (s *Side, err error) {
 	if s.Clock == nil {
 		s.Clock = clock.NewFake(time.Now())
 	}
-	if s.CA, err = tlsca.New(); err != nil {
+	var sess session
+	var market []statefile.Record
+	if o.State != nil {
+		sess, market = splitSession(o.State.Loaded())
+	}
+	if s.CA, err = s.loadCA(sess); err != nil {
 		return nil, err
 	}
 	dir := o.Dir
@@ -100,7 +115,11 @@ func Start(o Options) (s *Side, err error) {
 	if s.CAFile, err = s.CA.WriteFile(dir); err != nil {
 		return nil, err
 	}
-	s.App = completeApp(o.App)
+	app := o.App
+	if app == (identity.App{}) && sess.App != nil {
+		app = *sess.App
+	}
+	s.App = completeApp(app)
 
 	lifetime := o.TokenLifetime
 	if lifetime == 0 {
@@ -108,10 +127,17 @@ func Start(o Options) (s *Side, err error) {
 	}
 	// Webhook tokens follow the wall clock: the publisher checks them
 	// against its own time, whatever the harness clock says.
-	s.Identity, err = identity.New(identity.WithClock(s.Clock), identity.WithWebhookClock(clock.Real{}),
-		identity.WithTokenLifetime(lifetime), identity.WithApps(s.App))
-	if err != nil {
-		return nil, err
+	idOpts := []identity.Option{identity.WithClock(s.Clock), identity.WithWebhookClock(clock.Real{}),
+		identity.WithTokenLifetime(lifetime), identity.WithApps(s.App)}
+	if sess.Keys != nil {
+		if s.Identity, err = identity.New(append(idOpts, identity.WithKeys(sess.Keys))...); err != nil {
+			s.Notes = append(s.Notes, fmt.Sprintf("new signing keys: the saved ones do not load (%v); tokens issued before the restart are refused", err))
+		}
+	}
+	if s.Identity == nil {
+		if s.Identity, err = identity.New(idOpts...); err != nil {
+			return nil, err
+		}
 	}
 	// The marketplace needs its own URL for Operation-Location and
 	// @nextLink, so its listener comes first and the handler after.
@@ -140,8 +166,16 @@ func Start(o Options) (s *Side, err error) {
 	}
 	mopts := append([]marketplace.Option{marketplace.WithClock(s.Clock), marketplace.WithViolations(s.Log),
 		marketplace.WithBaseURL(s.MarketplaceURL), marketplace.WithPublisherID(PublisherID)}, o.Marketplace...)
+	if o.State != nil {
+		mopts = append(mopts, marketplace.WithJournal(o.State))
+	}
 	if s.Marketplace, err = marketplace.New(mopts...); err != nil {
 		return nil, err
+	}
+	if o.State != nil {
+		if err = s.restore(o.State, market); err != nil {
+			return nil, err
+		}
 	}
 	auth, err := identity.NewMarketplaceAuth(s.Identity, o.Auth...)
 	if err != nil {

@@ -2,7 +2,8 @@
 // marketplace and the fake Entra ID can serve HTTPS that the publisher under
 // test trusts without trusting anything else.
 //
-// Keys live only in memory; the CA certificate (never its key) is written to
+// Keys live only in memory (KeyPEM hands the CA key to a caller that keeps
+// state across restarts); the CA certificate (never its key) is written to
 // a PEM file whose path goes into the publisher's environment as
 // SSL_CERT_FILE, NODE_EXTRA_CA_CERTS and REQUESTS_CA_BUNDLE.
 package tlsca
@@ -68,6 +69,53 @@ func New() (*CA, error) {
 	pool.AddCert(cert)
 	return &CA{cert: cert, key: key, pool: pool,
 		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}, nil
+}
+
+// KeyPEM returns the CA's private key (PKCS #8 PEM), for a long-lived fake
+// that must come back with the same CA. Keep it private.
+func (ca *CA) KeyPEM() ([]byte, error) {
+	der, err := x509.MarshalPKCS8PrivateKey(ca.key)
+	if err != nil {
+		return nil, fmt.Errorf("tlsca: CA key: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}
+
+// Load brings back a CA from its certificate and KeyPEM. It refuses a pair
+// that does not match, a certificate that is not a CA, and one that expires
+// within a day (make a new CA instead).
+func Load(certPEM, keyPEM []byte, now time.Time) (*CA, error) {
+	cb, _ := pem.Decode(certPEM)
+	kb, _ := pem.Decode(keyPEM)
+	if cb == nil || kb == nil {
+		return nil, errors.New("tlsca: Load: want a PEM certificate and a PEM private key")
+	}
+	cert, err := x509.ParseCertificate(cb.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("tlsca: Load: certificate: %w", err)
+	}
+	parsed, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("tlsca: Load: key: %w", err)
+	}
+	key, ok := parsed.(crypto.Signer)
+	if !ok {
+		return nil, errors.New("tlsca: Load: the key cannot sign")
+	}
+	pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool })
+	if !ok || !pub.Equal(cert.PublicKey) {
+		return nil, errors.New("tlsca: Load: the key is not the certificate's")
+	}
+	if !cert.IsCA {
+		return nil, errors.New("tlsca: Load: the certificate is not a CA")
+	}
+	if now.Add(24 * time.Hour).After(cert.NotAfter) {
+		return nil, fmt.Errorf("tlsca: Load: the CA expires %s", cert.NotAfter.Format(time.RFC3339))
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &CA{cert: cert, key: key, pool: pool,
+		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cb.Bytes})}, nil
 }
 
 func serial() *big.Int {

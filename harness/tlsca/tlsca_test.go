@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 func newCA(t *testing.T) *CA {
@@ -164,4 +165,45 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
+}
+
+func TestLoadBringsBackTheSameCA(t *testing.T) {
+	ca, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ca.KeyPEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Load(ca.CertPEM(), key, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A server with a leaf from the loaded CA is trusted by a client of the
+	// original one.
+	srv, err := back.Serve(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	resp, err := ca.Client().Get(srv.URL)
+	if err != nil {
+		t.Fatalf("the loaded CA's server is not trusted by the original CA's client: %v", err)
+	}
+	resp.Body.Close()
+
+	other, _ := New()
+	otherKey, _ := other.KeyPEM()
+	for name, c := range map[string][2][]byte{
+		"mismatched pair": {ca.CertPEM(), otherKey},
+		"not PEM":         {[]byte("x"), key},
+	} {
+		if _, err := Load(c[0], c[1], time.Now()); err == nil {
+			t.Errorf("%s: Load accepted it", name)
+		}
+	}
+	if _, err := Load(ca.CertPEM(), key, time.Now().Add(7*24*time.Hour)); err == nil || !strings.Contains(err.Error(), "expires") {
+		t.Errorf("an expiring CA was loaded: %v", err)
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/saasconform/saasconform/harness/control"
 	"github.com/saasconform/saasconform/harness/driver"
 	"github.com/saasconform/saasconform/harness/microsoft"
+	"github.com/saasconform/saasconform/harness/statefile"
 	"github.com/saasconform/saasconform/harness/tlsca"
 	"github.com/saasconform/saasconform/harness/violation"
 )
@@ -34,7 +36,8 @@ type serveFlags struct {
 	landing         string
 	webhook         string
 	plain           bool
-	stateDir        string
+	caDir           string
+	state           string
 }
 
 func newServeFlags(output io.Writer) *serveFlags {
@@ -48,7 +51,8 @@ func newServeFlags(output io.Writer) *serveFlags {
 	fs.StringVar(&f.landing, "landing", "", "your app's landing page `URL`; purchases then come with a link carrying ?token=")
 	fs.StringVar(&f.webhook, "webhook", "", "your app's webhook `URL`; without it, customer actions change Microsoft's state but deliver nothing")
 	fs.BoolVar(&f.plain, "plain", false, "serve the fakes over plain HTTP instead of HTTPS")
-	fs.StringVar(&f.stateDir, "state-dir", "", "folder for the CA file (default: a temporary folder, removed on exit)")
+	fs.StringVar(&f.caDir, "ca-dir", "", "folder for the CA file (default: the -state file's folder, else a temporary folder removed on exit)")
+	fs.StringVar(&f.state, "state", "", "keep subscriptions, operations, tokens, credentials and the CA in `FILE` across restarts (default: memory only)")
 	return f
 }
 
@@ -58,7 +62,9 @@ func (f *serveFlags) usage(w io.Writer) {
 Runs the fake marketplace and Entra ID for hand testing while you develop,
 with a control page and JSON API to buy plans and act as the customer.
 Prints the environment your app needs, then every violation as it happens.
-Stops on Ctrl-C. State lives in memory only.
+Stops on Ctrl-C. State lives in memory unless -state names a file; with
+one, a restart (even after a crash) comes back with the same subscriptions,
+credentials and CA, so your app keeps working unchanged.
 
 Flags:
 `)
@@ -106,10 +112,28 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return fail("%s %q: %v", u[0], u[1], err)
 		}
 	}
-	if f.stateDir != "" {
-		if err := os.MkdirAll(f.stateDir, 0o755); err != nil {
-			return fail("-state-dir: %v", err)
+	caDir := f.caDir
+	if caDir == "" && f.state != "" {
+		caDir = filepath.Dir(f.state)
+	}
+	if caDir != "" {
+		if err := os.MkdirAll(caDir, 0o755); err != nil {
+			return fail("-ca-dir: %v", err)
 		}
+	}
+	out := &lockedWriter{w: stdout}
+	var state *statefile.File
+	if f.state != "" {
+		var err error
+		state, err = statefile.Open(f.state, statefile.Options{OnError: func(err error) { out.printLine("state     " + err.Error()) }})
+		if err != nil {
+			return fail("-state: %v", err)
+		}
+		defer func() {
+			if err := state.Close(); err != nil {
+				fmt.Fprintf(stderr, "saasconform serve: closing the state file: %v\n", err)
+			}
+		}()
 	}
 
 	// The fakes read a fake clock (the suites move it on); here it follows
@@ -117,7 +141,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// real time and Settle auto-accepts what the publisher left unanswered.
 	clk := clock.NewFake(time.Now())
 	side, err := microsoft.Start(microsoft.Options{Clock: clk, Plain: f.plain,
-		MarketplaceAddr: f.marketplaceAddr, IdentityAddr: f.identityAddr, Dir: f.stateDir,
+		MarketplaceAddr: f.marketplaceAddr, IdentityAddr: f.identityAddr, Dir: caDir, State: state,
 		MaxExchanges: 5000}) // a standing service keeps a bounded transcript
 	if err != nil {
 		return fail("%v", err)
@@ -149,7 +173,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		_ = srv.Serve(ln)
 	}()
 
-	out := &lockedWriter{w: stdout}
 	side.Log.Watch(func(v violation.Violation) { out.printViolation(v) })
 
 	ticked := make(chan struct{})
@@ -244,6 +267,14 @@ func (l *lockedWriter) close() {
 	l.mu.Unlock()
 }
 
+func (l *lockedWriter) printLine(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.closed {
+		fmt.Fprintln(l.w, s)
+	}
+}
+
 func (l *lockedWriter) printViolation(v violation.Violation) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -280,6 +311,14 @@ func (l *lockedWriter) printStart(f *serveFlags, side *microsoft.Side, controlUR
 		landing = "none (-landing): purchases return the token only"
 	}
 	fmt.Fprintf(w, "webhook:       %s\nlanding page:  %s\n", webhook, landing)
+	if f.state != "" {
+		fmt.Fprintf(w, "state file:    %s\n", f.state)
+	} else {
+		fmt.Fprintf(w, "state file:    none (-state): everything is forgotten on exit\n")
+	}
+	for _, n := range side.Notes {
+		fmt.Fprintf(w, "note:          %s\n", n)
+	}
 
 	fmt.Fprintf(w, "\n# environment for your app\n")
 	fmt.Fprintf(w, "MARKETPLACE_API=%s\nAZURE_AUTHORITY_HOST=%s\nTENANT_ID=%s\nCLIENT_ID=%s\nCLIENT_SECRET=%s\n",

@@ -28,7 +28,7 @@ func TestServeRunsUntilCancelled(t *testing.T) {
 	done := make(chan int, 1)
 	go func() {
 		done <- serve(ctx, []string{"-marketplace-addr", "127.0.0.1:0", "-identity-addr", "127.0.0.1:0",
-			"-control-addr", "127.0.0.1:0", "-state-dir", dir, "-webhook", hook.URL,
+			"-control-addr", "127.0.0.1:0", "-ca-dir", dir, "-webhook", hook.URL,
 			"-landing", "https://app.example/landing"}, &stdout, &stderr)
 	}()
 
@@ -61,7 +61,7 @@ func TestServeRunsUntilCancelled(t *testing.T) {
 	line(`^SAAS_CLIENT_ID=(\S+)$`)
 	for _, k := range []string{"SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS", "REQUESTS_CA_BUNDLE"} {
 		if ca := line(`^` + k + `=(\S+)$`); filepath.Dir(ca) != dir {
-			t.Errorf("%s=%s, want a file in -state-dir %s", k, ca, dir)
+			t.Errorf("%s=%s, want a file in -ca-dir %s", k, ca, dir)
 		}
 	}
 
@@ -116,7 +116,7 @@ func TestServeRunsUntilCancelled(t *testing.T) {
 		}
 	}
 	if _, err := os.Stat(filepath.Join(dir)); err != nil {
-		t.Errorf("-state-dir removed: %v", err)
+		t.Errorf("-ca-dir removed: %v", err)
 	}
 }
 
