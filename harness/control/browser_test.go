@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -26,13 +25,7 @@ import (
 // to see the subscription Subscribed, press Suspend and see it Suspended,
 // with the webhook delivered and Microsoft's side agreeing.
 func TestPageInChromium(t *testing.T) {
-	path, err := driver.FindChromium()
-	if err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skipf("no Chromium here (CI unset): %v", err)
-		}
-		t.Fatal(err)
-	}
+	path := driver.ChromiumForTest(t)
 
 	// Microsoft's side over HTTPS with the run's CA.
 	side, err := microsoft.Start(microsoft.Options{})
@@ -69,10 +62,7 @@ func TestPageInChromium(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-extensions", true), chromedp.Flag("disable-dev-shm-usage", true))
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, driver.HeadlessOptions(path)...)
 	defer cancelAlloc()
 	tab, cancelTab := chromedp.NewContext(alloc)
 	defer cancelTab()

@@ -22,6 +22,29 @@ const ChromiumEnv = "SAASCONFORM_CHROMIUM"
 // package first, then the names other distributions and Google use.
 var chromiumCandidates = []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"}
 
+// TB is the part of testing.TB ChromiumForTest needs.
+type TB interface {
+	Helper()
+	Skipf(format string, args ...any)
+	Fatal(args ...any)
+}
+
+// ChromiumForTest returns the browser for a test that needs one. Without a
+// browser the test is skipped on a developer's machine and fails in CI
+// (CI set), where .ci/run installs Chromium: a browser test never passes by
+// not running there.
+func ChromiumForTest(t TB) string {
+	t.Helper()
+	path, err := FindChromium()
+	if err != nil {
+		if os.Getenv("CI") == "" {
+			t.Skipf("no Chromium here (CI unset): %v", err)
+		}
+		t.Fatal(err)
+	}
+	return path
+}
+
 // FindChromium returns the browser binary to run: $SAASCONFORM_CHROMIUM when
 // set (and nothing else, so a wrong setting is not papered over), else the
 // first of /usr/bin/chromium, chromium, chromium-browser and google-chrome
@@ -126,11 +149,12 @@ func (v *BrowserVisitor) Visit(ctx context.Context, landingPage, token string) (
 	return out, nil
 }
 
-// allocatorOptions are the flags from STACK.md: headless, and nothing that
-// reaches out to Google (the machines this runs on often have no internet,
-// and Chromium keeps retrying otherwise).
-func (v *BrowserVisitor) allocatorOptions(path, target string) []chromedp.ExecAllocatorOption {
-	opts := []chromedp.ExecAllocatorOption{
+// HeadlessOptions are the flags from STACK.md for the Chromium at path:
+// headless, and nothing that reaches out to Google (the machines this runs
+// on often have no internet, and Chromium keeps retrying otherwise). Tests
+// that open a page in Chromium start from these too.
+func HeadlessOptions(path string) []chromedp.ExecAllocatorOption {
+	return []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.Headless,
 		chromedp.NoSandbox,
@@ -146,6 +170,10 @@ func (v *BrowserVisitor) allocatorOptions(path, target string) []chromedp.ExecAl
 		chromedp.Flag("metrics-recording-only", true),
 		chromedp.Flag("password-store", "basic"),
 	}
+}
+
+func (v *BrowserVisitor) allocatorOptions(path, target string) []chromedp.ExecAllocatorOption {
+	opts := HeadlessOptions(path)
 	// Chromium has no command-line flag that adds a trust anchor (on Linux
 	// it trusts the NSS database, which a fresh profile cannot be given
 	// without certutil), and --ignore-certificate-errors-spki-list would

@@ -1,8 +1,12 @@
 package marketplace
 
 import (
+	"fmt"
 	"net/http/httptest"
+	"path/filepath"
 	"testing"
+
+	"github.com/saasconform/saasconform/harness/statefile"
 )
 
 func BenchmarkHandlerGetSubscription(b *testing.B) {
@@ -30,5 +34,29 @@ func BenchmarkPurchaseResolveActivate(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		subscribed(b, m, "seats-monthly")
+	}
+}
+
+// BenchmarkJournalledLifecycle is purchase → resolve → activate with every
+// change journalled to a state file, with 100 and with 10,000 subscriptions
+// already stored: the journal's cost per change must not grow with them.
+func BenchmarkJournalledLifecycle(b *testing.B) {
+	for _, stored := range []int{100, 10000} {
+		b.Run(fmt.Sprintf("stored=%d", stored), func(b *testing.B) {
+			sf, err := statefile.Open(filepath.Join(b.TempDir(), "state"), statefile.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer sf.Close()
+			m, _ := newFake(b, WithJournal(sf))
+			for i := 0; i < stored; i++ {
+				buy(b, m, "flat-monthly")
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				subscribed(b, m, "seats-monthly")
+			}
+		})
 	}
 }

@@ -22,13 +22,7 @@ import (
 // page must run without a JavaScript error, fetch nothing, show the failed
 // spec's rule ID, and its filter must work.
 func TestHTMLInChromium(t *testing.T) {
-	path, err := driver.FindChromium()
-	if err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skipf("no Chromium here (CI unset): %v", err)
-		}
-		t.Fatal(err)
-	}
+	path := driver.ChromiumForTest(t)
 	file := filepath.Join(t.TempDir(), "report.html")
 	f, err := os.Create(file)
 	if err != nil {
@@ -43,10 +37,7 @@ func TestHTMLInChromium(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-extensions", true), chromedp.Flag("disable-dev-shm-usage", true))
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, driver.HeadlessOptions(path)...)
 	defer cancelAlloc()
 	tab, cancelTab := chromedp.NewContext(alloc)
 	defer cancelTab()
