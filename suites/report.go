@@ -2,7 +2,6 @@ package suites
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,7 +13,6 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/saasconform/saasconform/harness/report"
-	"github.com/saasconform/saasconform/harness/violation"
 )
 
 // finalReport is Ginkgo's report of the run in progress, kept by the
@@ -91,35 +89,13 @@ func writeFile(path string, r *report.Report, write func(io.Writer, *report.Repo
 	return nil
 }
 
-// violationsReport is violations.json: every violation the run recorded,
-// by the fakes on requests and by the specs on what they saw, in the order
-// recorded. harness/report's JSON report (Options.Report) carries the same
-// and more; this file stays for the tools that read it.
-type violationsReport struct {
-	Target     string                `json:"target,omitempty"` // the target file
-	Count      int                   `json:"count"`
-	Errors     int                   `json:"errors"` // of Error severity; warnings do not fail conformance
-	Violations []violation.Violation `json:"violations"`
-}
-
-// writeViolations writes e's violations to path as JSON.
+// writeViolations writes e's violations to path as violations.json.
 func writeViolations(path string, e *Env) error {
-	all := e.MS.Log.All()
-	if all == nil {
-		all = []violation.Violation{}
-	}
-	r := violationsReport{Count: len(all), Errors: len(e.MS.Log.Errors()), Violations: all}
+	target := ""
 	if e.Target != nil {
-		r.Target = e.Target.Source
+		target = e.Target.Source
 	}
-	data, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return fmt.Errorf("suites: violations report: %w", err)
-	}
-	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
-		return fmt.Errorf("suites: violations report: %w", err)
-	}
-	return nil
+	return e.MS.Log.WriteFile(path, target)
 }
 
 // writeJUnit writes one testcase per spec: the suite's own report nodes

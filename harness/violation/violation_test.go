@@ -1,6 +1,9 @@
 package violation
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -72,5 +75,26 @@ func TestDocForFamilies(t *testing.T) {
 		if got := DocFor(rule); !strings.Contains(got, want) || (want == "" && got != "") {
 			t.Errorf("DocFor(%s) = %q, want …%s…", rule, got, want)
 		}
+	}
+}
+
+func TestWriteFileCountsErrorsNotWarnings(t *testing.T) {
+	var l Log
+	l.Record(Violation{Rule: "FUL-API-04", Severity: Warning})
+	l.Record(Violation{Rule: "AUTH-03", Severity: Error})
+	path := filepath.Join(t.TempDir(), "violations.json")
+	if err := l.WriteFile(path, "t.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	var f File
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	if f.Count != 2 || f.Errors != 1 || f.Target != "t.yaml" || f.Violations[1].Rule != "AUTH-03" {
+		t.Fatalf("file = %+v", f)
+	}
+	if err := (&Log{}).WriteFile(filepath.Join(t.TempDir(), "no", "dir.json"), ""); err == nil {
+		t.Error("an unwritable path gave no error")
 	}
 }

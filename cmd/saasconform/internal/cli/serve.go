@@ -38,6 +38,7 @@ type serveFlags struct {
 	plain           bool
 	caDir           string
 	state           string
+	violations      string
 }
 
 func newServeFlags(output io.Writer) *serveFlags {
@@ -52,6 +53,7 @@ func newServeFlags(output io.Writer) *serveFlags {
 	fs.StringVar(&f.webhook, "webhook", "", "your app's webhook `URL`; without it, customer actions change Microsoft's state but deliver nothing")
 	fs.BoolVar(&f.plain, "plain", false, "serve the fakes over plain HTTP instead of HTTPS")
 	fs.StringVar(&f.caDir, "ca-dir", "", "folder for the CA file (default: the -state file's folder, else a temporary folder removed on exit)")
+	fs.StringVar(&f.violations, "violations", "", "write the session's violations to `FILE` as JSON when serve stops (the format of run's violations.json)")
 	fs.StringVar(&f.state, "state", "", "keep subscriptions, operations, tokens, credentials and the CA in `FILE` across restarts (default: memory only)")
 	return f
 }
@@ -71,7 +73,8 @@ Flags:
 	f.fs.SetOutput(w)
 	f.fs.PrintDefaults()
 	fmt.Fprint(w, `
-Exit codes: 0 stopped by a signal, 2 bad flags or an address in use.
+Exit codes: 0 stopped by a signal, 2 bad flags, an address in use, or a
+-violations file that cannot be written.
 `)
 }
 
@@ -119,6 +122,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if caDir != "" {
 		if err := os.MkdirAll(caDir, 0o755); err != nil {
 			return fail("-ca-dir: %v", err)
+		}
+	}
+	if f.violations != "" {
+		// Fail now, not after an hour of clicking, if the path is unusable.
+		if err := (&violation.Log{}).WriteFile(f.violations, ""); err != nil {
+			return fail("-violations: %v", err)
 		}
 	}
 	out := &lockedWriter{w: stdout}
@@ -205,6 +214,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	<-served
 	ctrl.Close()
 	out.close()
+	if f.violations != "" {
+		if err := side.Log.WriteFile(f.violations, ""); err != nil {
+			fmt.Fprintf(stderr, "saasconform serve: %v\n", err)
+			return ExitSetup
+		}
+		fmt.Fprintf(stderr, "saasconform serve: %d violation(s) written to %s\n", side.Log.Len(), f.violations)
+	}
 	fmt.Fprintln(stderr, "saasconform serve: stopped")
 	return ExitPassed
 }

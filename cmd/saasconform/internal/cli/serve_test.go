@@ -29,7 +29,7 @@ func TestServeRunsUntilCancelled(t *testing.T) {
 	go func() {
 		done <- serve(ctx, []string{"-marketplace-addr", "127.0.0.1:0", "-identity-addr", "127.0.0.1:0",
 			"-control-addr", "127.0.0.1:0", "-ca-dir", dir, "-webhook", hook.URL,
-			"-landing", "https://app.example/landing"}, &stdout, &stderr)
+			"-landing", "https://app.example/landing", "-violations", filepath.Join(dir, "violations.json")}, &stdout, &stderr)
 	}()
 
 	deadline := time.Now().Add(10 * time.Second)
@@ -115,6 +115,14 @@ func TestServeRunsUntilCancelled(t *testing.T) {
 			t.Errorf("%s still accepts connections after serve returned", p.Host)
 		}
 	}
+	var vf struct {
+		Count      int
+		Violations []struct{ Rule string }
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "violations.json")); err != nil || json.Unmarshal(b, &vf) != nil ||
+		vf.Count == 0 || len(vf.Violations) != vf.Count {
+		t.Errorf("-violations file after stop: %v %+v", err, vf)
+	}
 	if _, err := os.Stat(filepath.Join(dir)); err != nil {
 		t.Errorf("-ca-dir removed: %v", err)
 	}
@@ -139,6 +147,8 @@ func TestServeRefusesBadFlags(t *testing.T) {
 		{append(free, "-landing", "/landing"), `-landing "/landing": want an absolute`},
 		{append(free, "-marketplace-addr", busy.Addr().String()), "address already in use"},
 		{append(free, "-control-addr", busy.Addr().String()), "control server"},
+		{append(free, "-violations", "/nonexistent-dir/v.json"), "-violations: violations file"},
+		{append(free, "-state", "/nonexistent-dir/fake.state", "-ca-dir", os.TempDir()), "-state: state file"},
 	}
 	for _, c := range cases {
 		var stdout, stderr syncBuffer
