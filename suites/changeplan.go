@@ -33,7 +33,7 @@ var _ = Describe("Change plan", Label("flow:changePlan"), func() {
 			Expect(op.Status).To(Equal(marketplace.OpSucceeded),
 				"the publisher refused a plan change its config does not refuse (rejects.plans)\n%s", f.violationText())
 			Expect(f.sub(p.SubscriptionID).PlanID).To(Equal(to))
-			f.chgExpectView(p.SubscriptionID, "after the customer's plan change", nil)
+			f.blamedView(p.SubscriptionID, "after the customer's plan change", nil)
 			f.done()
 		})
 
@@ -48,7 +48,7 @@ var _ = Describe("Change plan", Label("flow:changePlan"), func() {
 			op, d := f.customer(marketplace.ActionChangePlan, p.SubscriptionID, pl.Refused)
 			f.chgExpectRefused(p.SubscriptionID, op.ID, d, "a change to plan "+pl.Refused)
 			Expect(f.sub(p.SubscriptionID).PlanID).To(Equal(pl.Flat), "Microsoft keeps the old plan")
-			f.chgExpectView(p.SubscriptionID, "after refusing a plan change", nil)
+			f.blamedView(p.SubscriptionID, "after refusing a plan change", nil)
 			f.done()
 		})
 
@@ -76,7 +76,7 @@ var _ = Describe("Change plan", Label("flow:changePlan"), func() {
 			f.chgExpectRead(p.SubscriptionID, op.ID)
 			op = f.chgAwaitAnswer(p.SubscriptionID, op.ID)
 			Expect(op.Status).To(Equal(marketplace.OpSucceeded), "the change to %s was not accepted\n%s", to, f.violationText())
-			f.chgExpectView(p.SubscriptionID, "after a notification whose planId disagrees with its operation",
+			f.blamedView(p.SubscriptionID, "after a notification whose planId disagrees with its operation",
 				func(sub marketplace.Subscription, v driver.View) *violation.Violation {
 					if v.PlanID != forged {
 						return nil
@@ -102,7 +102,7 @@ var _ = Describe("Change plan", Label("flow:changePlan"), func() {
 			opID := f.chgExpectFollowed(p.SubscriptionID)
 			Expect(f.waitOp(p.SubscriptionID, opID).Status).To(Equal(marketplace.OpSucceeded))
 			Expect(f.sub(p.SubscriptionID).PlanID).To(Equal(to))
-			f.chgExpectView(p.SubscriptionID, "after the publisher's own plan change", nil)
+			f.blamedView(p.SubscriptionID, "after the publisher's own plan change", nil)
 			f.done()
 		})
 
@@ -119,7 +119,7 @@ var _ = Describe("Change plan", Label("flow:changePlan"), func() {
 			f.expectNoRule("FUL-UPDATE-01")
 			opID := f.chgExpectFollowed(p.SubscriptionID)
 			Expect(f.waitOp(p.SubscriptionID, opID).Status).To(Equal(marketplace.OpFailed))
-			f.chgExpectView(p.SubscriptionID, "after its own plan change failed", chgAssumed(pl.Flat, to, "plan"))
+			f.blamedView(p.SubscriptionID, "after its own plan change failed", chgAssumed(pl.Flat, to, "plan"))
 			f.done()
 		})
 })
@@ -372,46 +372,4 @@ func qtyText(q *int64) string {
 		return "none"
 	}
 	return fmt.Sprint(*q)
-}
-
-// chgExpectView is expectView that stops waiting once the publisher has gone
-// quiet with a view that still differs; blame, when set, may name the rule
-// the difference breaks besides STATE-06.
-func (f *flow) chgExpectView(subID, when string, blame func(marketplace.Subscription, driver.View) *violation.Violation) {
-	GinkgoHelper()
-	if env.Probe == nil {
-		return
-	}
-	w := chgWatch()
-	deadline := time.Now().Add(env.Target.Timeouts.Flow)
-	var last []driver.Mismatch
-	var view driver.View
-	var lastErr error
-	for {
-		sub := f.sub(subID)
-		v, err := env.Probe.Read(f.ctx, subID)
-		lastErr = err
-		if err == nil {
-			view = v
-			if last = driver.Compare(sub, v); len(last) == 0 {
-				return
-			}
-		}
-		if w.quiet() || time.Now().After(deadline) || !f.chgPause() {
-			break
-		}
-	}
-	sub := f.sub(subID)
-	if lastErr != nil {
-		last = []driver.Mismatch{{Field: "subscription", Microsoft: string(sub.SaasSubscriptionStatus), Publisher: lastErr.Error()}}
-	}
-	f.record(driver.MismatchViolation(sub, last, when))
-	msg := fmt.Sprintf("the publisher's view differs from Microsoft's %s:\n%s", when, sideBySide(last))
-	if blame != nil && lastErr == nil {
-		if v := blame(sub, view); v != nil {
-			f.record(*v)
-			msg = fmt.Sprintf("%s: %s\n%s", v.Rule, v.Summary, msg)
-		}
-	}
-	Fail(msg)
 }

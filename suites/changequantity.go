@@ -24,7 +24,7 @@ var _ = Describe("Change quantity", Label("flow:changeQuantity"), func() {
 			Expect(op.Status).To(Equal(marketplace.OpSucceeded),
 				"the publisher refused %d seats, within its own limit (rejects.maxSeats)\n%s", to, f.violationText())
 			Expect(qtyText(f.sub(p.SubscriptionID).Quantity)).To(Equal(fmt.Sprint(to)))
-			f.chgExpectView(p.SubscriptionID, "after the customer's seat change", nil)
+			f.blamedView(p.SubscriptionID, "after the customer's seat change", nil)
 			f.done()
 		})
 
@@ -39,7 +39,7 @@ var _ = Describe("Change quantity", Label("flow:changeQuantity"), func() {
 			op, d := f.customer(marketplace.ActionChangeQuantity, p.SubscriptionID, pl.SeatRefuse)
 			f.chgExpectRefused(p.SubscriptionID, op.ID, d, fmt.Sprintf("a change to %d seats", pl.SeatRefuse))
 			Expect(qtyText(f.sub(p.SubscriptionID).Quantity)).To(Equal(fmt.Sprint(pl.SeatMin)), "Microsoft keeps the old seat count")
-			f.chgExpectView(p.SubscriptionID, "after refusing a seat change", nil)
+			f.blamedView(p.SubscriptionID, "after refusing a seat change", nil)
 			f.done()
 		})
 
@@ -56,7 +56,7 @@ var _ = Describe("Change quantity", Label("flow:changeQuantity"), func() {
 			opID := f.chgExpectFollowed(p.SubscriptionID)
 			Expect(f.waitOp(p.SubscriptionID, opID).Status).To(Equal(marketplace.OpSucceeded))
 			Expect(qtyText(f.sub(p.SubscriptionID).Quantity)).To(Equal(fmt.Sprint(to)))
-			f.chgExpectView(p.SubscriptionID, "after the publisher's own seat change", nil)
+			f.blamedView(p.SubscriptionID, "after the publisher's own seat change", nil)
 			f.done()
 		})
 
@@ -73,7 +73,7 @@ var _ = Describe("Change quantity", Label("flow:changeQuantity"), func() {
 			f.expectNoRule("FUL-UPDATE-01")
 			opID := f.chgExpectFollowed(p.SubscriptionID)
 			Expect(f.waitOp(p.SubscriptionID, opID).Status).To(Equal(marketplace.OpFailed))
-			f.chgExpectView(p.SubscriptionID, "after its own seat change failed",
+			f.blamedView(p.SubscriptionID, "after its own seat change failed",
 				chgAssumed(fmt.Sprint(pl.SeatMin), fmt.Sprint(to), "quantity"))
 			f.done()
 		})
@@ -94,7 +94,7 @@ var _ = Describe("Change quantity", Label("flow:changeQuantity"), func() {
 			opID := f.chgExpectFollowed(p.SubscriptionID)
 			Expect(f.waitOp(p.SubscriptionID, opID).Status).To(Equal(marketplace.OpSucceeded))
 			Expect(f.sub(p.SubscriptionID).PlanID).To(Equal(pl.OtherSeat))
-			f.chgExpectView(p.SubscriptionID, "after the publisher moved a per-seat subscription to another plan", nil)
+			f.blamedView(p.SubscriptionID, "after the publisher moved a per-seat subscription to another plan", nil)
 			f.done()
 		})
 })

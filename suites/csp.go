@@ -16,7 +16,7 @@ var _ = Describe("Reseller (CSP) purchases", Label("flow:csp"), func() {
 		Label("FUL-ACTIVATE-01", "STATE-06"), func(ctx SpecContext) {
 			f := begin(ctx, target.CapLanding, target.CapActivate, target.CapCSP)
 			p := f.cspBuyActive()
-			f.chgExpectView(p.SubscriptionID, "after activating a CSP purchase", nil)
+			f.blamedView(p.SubscriptionID, "after activating a CSP purchase", nil)
 			f.done()
 		})
 
@@ -24,7 +24,7 @@ var _ = Describe("Reseller (CSP) purchases", Label("flow:csp"), func() {
 		Label("WH-ACK-01", "STATE-06"), func(ctx SpecContext) {
 			f := begin(ctx, target.CapLanding, target.CapActivate, target.CapCSP, target.CapSuspend)
 			p := f.cspBuyActive()
-			f.chgExpectView(p.SubscriptionID, "after activating a CSP purchase", nil)
+			f.blamedView(p.SubscriptionID, "after activating a CSP purchase", nil)
 			// The reseller's customer may only read the subscription
 			// (allowedCustomerOperations: Read): the spec changes it only
 			// from Microsoft's side.
@@ -32,7 +32,7 @@ var _ = Describe("Reseller (CSP) purchases", Label("flow:csp"), func() {
 			f.expectAcked(d)
 			Expect(op.Status).To(Equal(marketplace.OpSucceeded))
 			Expect(f.sub(p.SubscriptionID).SaasSubscriptionStatus).To(Equal(marketplace.Suspended))
-			f.chgExpectView(p.SubscriptionID, "after Microsoft suspended a CSP subscription", nil)
+			f.blamedView(p.SubscriptionID, "after Microsoft suspended a CSP subscription", nil)
 			f.done()
 		})
 })

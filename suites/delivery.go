@@ -13,6 +13,7 @@ import (
 	"github.com/saasconform/saasconform/harness/driver"
 	"github.com/saasconform/saasconform/harness/marketplace"
 	"github.com/saasconform/saasconform/harness/target"
+	"github.com/saasconform/saasconform/harness/violation"
 	"github.com/saasconform/saasconform/spec"
 )
 
@@ -247,6 +248,29 @@ func (f *flow) settledView(subID, when string, withTerm bool) {
 	gap, why := f.viewGap(subID, withTerm)
 	if gap == nil {
 		return
+	}
+	f.failView(subID, when, gap, why)
+}
+
+// blamedView is settledView for a change of plan or seats: blame, when set,
+// may name the rule a remaining difference breaks besides STATE-06 (the
+// publisher assumed its own change took effect, say).
+func (f *flow) blamedView(subID, when string, blame func(marketplace.Subscription, driver.View) *violation.Violation) {
+	GinkgoHelper()
+	if env.Probe == nil {
+		return
+	}
+	gap, why := f.viewGap(subID, false)
+	if gap == nil {
+		return
+	}
+	if blame != nil {
+		if v, err := env.Probe.Read(f.ctx, subID); err == nil {
+			if bv := blame(f.sub(subID), v); bv != nil {
+				f.record(*bv)
+				why += "; " + bv.Rule + ": " + bv.Summary
+			}
+		}
 	}
 	f.failView(subID, when, gap, why)
 }

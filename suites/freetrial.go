@@ -22,7 +22,7 @@ var _ = Describe("Free trials", Label("flow:freeTrial"), func() {
 			s := f.sub(p.SubscriptionID)
 			Expect(s.IsFreeTrial).To(BeTrue(), "the subscription is still a free trial after activation")
 			Expect(s.PlanID).To(Equal(pl.Trial))
-			f.chgExpectView(p.SubscriptionID, "after activating a free trial", nil)
+			f.blamedView(p.SubscriptionID, "after activating a free trial", nil)
 			f.done()
 		})
 
@@ -33,7 +33,7 @@ var _ = Describe("Free trials", Label("flow:freeTrial"), func() {
 			Expect(p.Subscription.IsTest).To(BeTrue(), "Microsoft marks the purchase as a test")
 			f.activate(p)
 			Expect(f.sub(p.SubscriptionID).IsTest).To(BeTrue(), "the subscription is still a test after activation")
-			f.chgExpectView(p.SubscriptionID, "after activating a test purchase", nil)
+			f.blamedView(p.SubscriptionID, "after activating a test purchase", nil)
 			f.done()
 		})
 })
