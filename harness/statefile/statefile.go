@@ -293,21 +293,43 @@ func (sf *File) Append(recs ...Record) error {
 	return nil
 }
 
-// appendJSON appends rec and a newline. The value is compacted so a stray
-// newline inside it cannot split the record.
+// appendJSON appends rec as one line. The value is checked and, only when
+// it spans lines, compacted, so a stray newline cannot split the record.
 func appendJSON(buf []byte, rec Record) ([]byte, error) {
-	if rec.Value != nil {
-		var c bytes.Buffer
-		if err := json.Compact(&c, rec.Value); err != nil {
-			return buf, err
+	v := []byte(rec.Value)
+	if v != nil {
+		if bytes.IndexByte(v, '\n') >= 0 || bytes.IndexByte(v, '\r') >= 0 {
+			var c bytes.Buffer
+			if err := json.Compact(&c, v); err != nil {
+				return buf, err
+			}
+			v = c.Bytes()
+		} else if !json.Valid(v) {
+			return buf, errors.New("value is not valid JSON")
 		}
-		rec.Value = c.Bytes()
 	}
-	line, err := json.Marshal(rec)
-	if err != nil {
-		return buf, err
+	buf = append(buf, `{"k":`...)
+	buf = appendString(buf, rec.Kind)
+	buf = append(buf, `,"id":`...)
+	buf = appendString(buf, rec.ID)
+	if v != nil {
+		buf = append(append(buf, `,"v":`...), v...)
 	}
-	return append(append(buf, line...), '\n'), nil
+	return append(buf, "}\n"...), nil
+}
+
+// appendString appends s as a JSON string: directly when it needs no
+// escaping (ids, tokens), through encoding/json otherwise.
+func appendString(buf []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(buf, q...)
+		}
+	}
+	buf = append(buf, '"')
+	buf = append(buf, s...)
+	return append(buf, '"')
 }
 
 func (sf *File) fail(err error) error {

@@ -298,3 +298,24 @@ func BenchmarkAppend(b *testing.B) {
 		})
 	}
 }
+
+// TestLinesAreJSONWhateverTheNames: kinds and ids with quotes, backslashes,
+// control characters and non-ASCII, and values spread over lines, all come
+// back as written.
+func TestLinesAreJSONWhateverTheNames(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state")
+	sf := open(t, path, Options{})
+	odd := []string{`a"b`, `c\d`, "e\nf", "gé", "<&>", "tab\t", "plain-id_1.2+/="}
+	for i, id := range odd {
+		must(t, sf.Append(Record{Kind: "k" + id, ID: id, Value: json.RawMessage(fmt.Sprintf("{\n  \"n\": %d\n}", i))}))
+	}
+	sf.f.Close()
+	sf = open(t, path, Options{})
+	defer sf.Close()
+	got := contents(sf.Loaded())
+	for i, id := range odd {
+		if want := fmt.Sprintf(`{"n":%d}`, i); got["k"+id+"/"+id] != want {
+			t.Errorf("%q came back as %q, want %q", id, got["k"+id+"/"+id], want)
+		}
+	}
+}
