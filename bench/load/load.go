@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/saasconform/saasconform/harness/control"
 	"github.com/saasconform/saasconform/harness/identity"
 	"github.com/saasconform/saasconform/harness/marketplace"
 	"github.com/saasconform/saasconform/harness/microsoft"
@@ -41,6 +43,17 @@ type Config struct {
 	Concurrency int
 	Subs        int    // subscriptions seeded before the drive
 	Mix         string // get, lifecycle or all
+	// Client is the publisher's HTTP client: "lean" (the default, lean.go)
+	// or "std" (net/http's Transport).
+	Client string
+
+	// Bad-request mode, on when Bad > 0 (bad.go): that fraction of the
+	// mix's requests is replaced with malformed ones, to the Fulfillment
+	// API, a control API server the run hosts, and the fake Entra ID.
+	Bad        float64       // 0..1
+	Seed       uint64        // seeds each worker's choice of bad requests
+	BadTimeout time.Duration // per bad request; 0: 5s
+	BadMax     int64         // at most this many bad requests; 0: only the duration bounds them
 }
 
 // Phase is what one mix measured.
@@ -79,18 +92,38 @@ type Result struct {
 	Violations      int   // recorded by the two-way validation
 	Exchanges       int   // exchanges the Side kept
 	Connections     int64 // TCP connections the client opened
+	Bad             *BadReport
 }
 
-// client is the publisher's side of the load: one keep-alive transport, one
+// BadFailures lists why a bad-request run fails its robustness check (none
+// when it passes, or when the mode was off).
+func (r Result) BadFailures() []string {
+	if r.Bad == nil {
+		return nil
+	}
+	out := r.Bad.Failures()
+	if r.GoroutinesEnd > r.GoroutinesStart {
+		out = append(out, fmt.Sprintf("goroutines left after close: %d, %d before the servers started", r.GoroutinesEnd, r.GoroutinesStart))
+	}
+	return out
+}
+
+// client is the publisher's side of the load: keep-alive connections, one
 // bearer token for the whole run.
 type client struct {
 	http   *http.Client
+	lean   *leanClient // when set, every request goes through it instead of http
 	base   string
 	bearer string
 	bought atomic.Int64 // purchases made through the client
 }
 
 func (c *client) do(ctx context.Context, method, path string, body []byte, hdr ...string) (int, error) {
+	if c.lean != nil {
+		h := make([]string, 0, 6+len(hdr))
+		h = append(h, "Authorization", c.bearer, "x-ms-requestid", uuid.NewString(), "x-ms-correlationid", uuid.NewString())
+		return c.lean.do(ctx, method, path, body, append(h, hdr...))
+	}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -149,6 +182,12 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	if cfg.Concurrency < 1 || cfg.Subs < 1 || cfg.Duration <= 0 {
 		return res, errors.New("load: concurrency and subs must be ≥ 1 and duration > 0")
 	}
+	if cfg.Bad < 0 || cfg.Bad > 1 || cfg.BadMax < 0 || cfg.BadTimeout < 0 {
+		return res, errors.New("load: -bad must be within 0..1, -bad-max and -bad-timeout not negative")
+	}
+	if cfg.BadTimeout == 0 {
+		cfg.BadTimeout = 5 * time.Second
+	}
 	var mixes []string
 	switch cfg.Mix {
 	case "get", "lifecycle":
@@ -158,8 +197,23 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	default:
 		return res, fmt.Errorf("load: unknown mix %q (get, lifecycle or all)", cfg.Mix)
 	}
+	switch cfg.Client {
+	case "":
+		cfg.Client = "lean"
+	case "lean", "std":
+	default:
+		return res, fmt.Errorf("load: unknown client %q (lean or std)", cfg.Client)
+	}
 	res.Config = cfg
 	res.GoroutinesStart = runtime.NumGoroutine()
+	var panics *panicWatch
+	if cfg.Bad > 0 {
+		// The servers log recovered handler panics through the standard
+		// logger: count them.
+		panics = &panicWatch{next: log.Writer()}
+		log.SetOutput(panics)
+		defer log.SetOutput(panics.next)
+	}
 
 	side, err := microsoft.Start(microsoft.Options{
 		MarketplaceAddr: "127.0.0.1:0", IdentityAddr: "127.0.0.1:0",
@@ -184,22 +238,53 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		IdleConnTimeout:     30 * time.Second,
 		TLSHandshakeTimeout: 10 * time.Second,
 	}
+	var closers []func() error // run before side.Close
 	defer func() {
 		tr.CloseIdleConnections()
+		for _, c := range closers {
+			if cerr := c(); err == nil {
+				err = cerr
+			}
+		}
 		if cerr := side.Close(); err == nil {
 			err = cerr
 		}
 		// Let the server and transport goroutines wind down, boundedly.
-		for i := 0; i < 50 && runtime.NumGoroutine() > res.GoroutinesStart; i++ {
-			time.Sleep(10 * time.Millisecond)
-		}
-		res.GoroutinesEnd = runtime.NumGoroutine()
+		res.GoroutinesEnd = settleGoroutines(res.GoroutinesStart, 5*time.Second)
 	}()
+	var badClient *http.Client
+	controlURL := ""
+	if cfg.Bad > 0 {
+		// The control API, as serve hosts it: plain HTTP on loopback.
+		ctrl, err := control.New(control.Config{Side: side})
+		if err != nil {
+			return res, err
+		}
+		srv, err := side.CA.ServeAt("127.0.0.1:0", ctrl, true)
+		if err != nil {
+			return res, err
+		}
+		controlURL = srv.URL
+		closers = append(closers, func() error { err := srv.Close(); ctrl.Close(); return err })
+		// Bad requests get a transport of their own: the connections they
+		// break do not count against the mix's keep-alive.
+		btr := &http.Transport{TLSClientConfig: side.CA.ClientConfig(), MaxIdleConnsPerHost: cfg.Concurrency,
+			IdleConnTimeout: 30 * time.Second, TLSHandshakeTimeout: 10 * time.Second}
+		closers = append(closers, func() error { btr.CloseIdleConnections(); return nil })
+		badClient = &http.Client{Transport: btr, CheckRedirect: noRedirect}
+	}
+	goroutinesUp := runtime.NumGoroutine()
 	tok, _, err := side.Identity.AccessToken(side.App, identity.MarketplaceAppID, identity.V2)
 	if err != nil {
 		return res, err
 	}
 	c := &client{http: &http.Client{Transport: tr, Timeout: 30 * time.Second}, base: side.MarketplaceURL, bearer: "Bearer " + tok}
+	if cfg.Client == "lean" {
+		if c.lean, err = newLeanClient(side.MarketplaceURL, side.CA.ClientConfig(), 2*cfg.Concurrency, &dials); err != nil {
+			return res, err
+		}
+		closers = append(closers, func() error { c.lean.closeIdle(); return nil })
+	}
 
 	// Seed: every subscription bought; half resolved and activated over HTTP.
 	seedStart := time.Now()
@@ -211,11 +296,31 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	res.Seeded = len(ids)
 	res.RSSSeeded, res.HeapSeeded = memory()
 
+	var bad *badDriver
+	if cfg.Bad > 0 {
+		env := &badEnv{client: badClient, tls: side.CA.ClientConfig(), api: side.MarketplaceURL, control: controlURL,
+			entra: side.AuthorityURL, tenant: side.App.TenantID, clientID: side.App.ClientID, bearer: c.bearer,
+			subs: ids, timeout: cfg.BadTimeout}
+		bad = newBadDriver(env, cfg.Bad, cfg.BadMax, cfg.Seed, cfg.Concurrency)
+	}
+	// withBad sends a bad request in place of some of op's.
+	withBad := func(op func(ctx context.Context, w, i int) (int64, int, error)) func(ctx context.Context, w, i int) (int64, int, error) {
+		if bad == nil {
+			return op
+		}
+		return func(ctx context.Context, w, i int) (int64, int, error) {
+			if bad.maybe(ctx, w) {
+				return 0, 1, nil
+			}
+			return op(ctx, w, i)
+		}
+	}
+
 	for _, mix := range mixes {
 		dctx, cancel := context.WithTimeout(ctx, cfg.Duration)
 		var ph Phase
 		if mix == "get" {
-			ph = drive(dctx, cfg.Concurrency, "get", func(ctx context.Context, w, i int) (int64, int, error) {
+			ph = drive(dctx, cfg.Concurrency, "get", withBad(func(ctx context.Context, w, i int) (int64, int, error) {
 				id := ids[(w*7919+i)%len(ids)]
 				var path string
 				switch i % 3 {
@@ -234,15 +339,15 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 					return 0, 1, err
 				}
 				return 1, 1, nil
-			})
+			}))
 		} else {
-			ph = drive(dctx, cfg.Concurrency, "lifecycle", func(ctx context.Context, _, _ int) (int64, int, error) {
+			ph = drive(dctx, cfg.Concurrency, "lifecycle", withBad(func(ctx context.Context, _, _ int) (int64, int, error) {
 				n, err := c.lifecycle(ctx, side.Marketplace)
 				if err != nil {
 					return 0, n, err
 				}
 				return 1, n, nil
-			})
+			}))
 		}
 		cancel()
 		res.Phases = append(res.Phases, ph)
@@ -253,6 +358,26 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	res.GoroutinesDrive = runtime.NumGoroutine()
 	res.Violations = side.Log.Len()
 	res.Exchanges = len(side.Exchanges())
+	if bad != nil {
+		b := &BadReport{Fraction: cfg.Bad, Seed: cfg.Seed, Timeout: cfg.BadTimeout, Kinds: bad.report(),
+			GoroutinesUp: goroutinesUp}
+		for _, p := range res.Phases {
+			b.MixErrors += p.Errors
+		}
+		if bugs := side.API.HarnessBugs(); len(bugs) > 0 {
+			b.HarnessBugs, b.HarnessBug = len(bugs), bugs[0].Error()
+		}
+		// Close every client connection and let the servers' goroutines
+		// for them end: what stays is growth.
+		tr.CloseIdleConnections()
+		if c.lean != nil {
+			c.lean.closeIdle()
+		}
+		badClient.Transport.(*http.Transport).CloseIdleConnections()
+		b.GoroutinesSettled = settleGoroutines(goroutinesUp, 10*time.Second)
+		b.Panics, b.PanicSample = panics.count.Load(), panics.first()
+		res.Bad = b
+	}
 	return res, nil
 }
 
@@ -343,6 +468,9 @@ func drive(ctx context.Context, n int, mix string, op func(ctx context.Context, 
 					continue
 				}
 				ops.Add(k)
+				if k == 0 {
+					continue // nothing measured (a bad request in place of one)
+				}
 				if len(lat) < maxSamples {
 					lat = append(lat, d)
 				} else {

@@ -4,6 +4,14 @@
 //
 //	go run ./bench/load [-duration 10s] [-concurrency 8] [-subs 100] [-mix get|lifecycle|all]
 //	go run ./bench/load -compare [-duration 5s]   # lifecycle rate at 100 vs 10,000 subscriptions
+//	go run ./bench/load -mix get -bad 0.1 [-seed 1] [-duration 10m]   # robustness: malformed requests mixed in
+//
+// With -bad F, a fraction F of the requests is replaced with malformed ones
+// from a fixed catalogue (bad.go), chosen by a generator seeded with -seed;
+// each must get a 4xx with an error body within -bad-timeout. The run also
+// hosts a control API server (as serve does) for them, counts panics the
+// servers log and compares the goroutine count before and after. It exits
+// 1 when anything of that fails.
 //
 // Everything listens on 127.0.0.1 only, and the run stops by itself.
 package main
@@ -15,6 +23,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"text/tabwriter"
 	"time"
@@ -35,10 +44,16 @@ func main() {
 	flag.IntVar(&cfg.Concurrency, "concurrency", 8, "concurrent workers")
 	flag.IntVar(&cfg.Subs, "subs", 100, "subscriptions seeded before the drive (half activated)")
 	flag.StringVar(&cfg.Mix, "mix", "all", "get, lifecycle or all")
+	flag.StringVar(&cfg.Client, "client", "lean", "the publisher's HTTP client: lean (keep-alive TLS connections, requests written by hand, one goroutine) or std (net/http's Transport)")
 	compare := flag.Bool("compare", false, "measure the lifecycle rate at -small and -large subscriptions and print the ratio")
 	small := flag.Int("small", 100, "-compare: the small store")
 	large := flag.Int("large", 10000, "-compare: the large store")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	memprofile := flag.String("memprofile", "", "write an allocation profile (allocs) of the whole run to this file at the end")
+	flag.Float64Var(&cfg.Bad, "bad", 0, "fraction (0..1) of requests replaced with malformed ones; exits 1 unless every one gets a 4xx with an error body")
+	flag.Uint64Var(&cfg.Seed, "seed", 1, "-bad: seed of the choice of malformed requests (per worker, reproducible)")
+	flag.DurationVar(&cfg.BadTimeout, "bad-timeout", 5*time.Second, "-bad: per-request timeout; no answer by then is a hang")
+	flag.Int64Var(&cfg.BadMax, "bad-max", 2_000_000, "-bad: send at most this many malformed requests (0: no bound but -duration)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -56,6 +71,19 @@ func main() {
 			fail(err)
 		}
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+
+	if *memprofile != "" {
+		defer func() {
+			f, err := os.Create(*memprofile)
+			if err != nil {
+				fail(err)
+			}
+			if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+				fail(err)
+			}
+			f.Close()
+		}()
 	}
 
 	if *compare {
@@ -77,6 +105,14 @@ func main() {
 		fail(err)
 	}
 	printResult(os.Stdout, r)
+	if r.Bad != nil {
+		fmt.Println()
+		printBad(os.Stdout, r)
+		if len(r.BadFailures()) > 0 {
+			pprof.StopCPUProfile() // os.Exit skips the deferred stop
+			os.Exit(1)
+		}
+	}
 }
 
 func fail(err error) {
@@ -95,8 +131,8 @@ func verdict(ok bool) string {
 
 func printResult(w io.Writer, r Result) {
 	c := r.Config
-	fmt.Fprintf(w, "load: mix=%s concurrency=%d subs=%d duration=%s (HTTPS on 127.0.0.1, two-way validation on)\n",
-		c.Mix, c.Concurrency, c.Subs, c.Duration)
+	fmt.Fprintf(w, "load: mix=%s concurrency=%d subs=%d duration=%s client=%s GOMAXPROCS=%d (HTTPS on 127.0.0.1, two-way validation on)\n",
+		c.Mix, c.Concurrency, c.Subs, c.Duration, c.Client, runtime.GOMAXPROCS(0))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "metric\tvalue\ttarget\t")
 	fmt.Fprintln(tw, "------\t-----\t------\t")
@@ -129,6 +165,31 @@ func printResult(w io.Writer, r Result) {
 	fmt.Fprintf(tw, "TCP connections opened (keep-alive)\t%d\t≈ concurrency\t\n", r.Connections)
 	fmt.Fprintf(tw, "contract violations recorded\t%d\t0\t\n", r.Violations)
 	tw.Flush()
+}
+
+func printBad(w io.Writer, r Result) {
+	b := r.Bad
+	fmt.Fprintf(w, "bad requests: fraction %.3g, seed %d, per-request timeout %s\n", b.Fraction, b.Seed, b.Timeout)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "target\tkind\tsent\tstatuses\tfailures\t")
+	fmt.Fprintln(tw, "------\t----\t----\t--------\t--------\t")
+	for _, k := range b.Kinds {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t\n", k.Target, k.Kind, k.Sent, statusSummary(k.Statuses), k.Failures)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "bad requests sent: %d; panics logged: %d; HarnessBug answers: %d; good requests failed: %d\n",
+		b.Sent(), b.Panics, b.HarnessBugs, b.MixErrors)
+	fmt.Fprintf(w, "goroutines with the servers up before the drive / after it, settled: %d / %d; before start / after close: %d / %d\n",
+		b.GoroutinesUp, b.GoroutinesSettled, r.GoroutinesStart, r.GoroutinesEnd)
+	fmt.Fprintf(w, "violations recorded (the log is unbounded): %d; Go heap in use at the end: %s\n", r.Violations, mb(int64(r.HeapEnd)))
+	if fs := r.BadFailures(); len(fs) > 0 {
+		fmt.Fprintln(w, "robustness: FAILED")
+		for _, f := range fs {
+			fmt.Fprintln(w, "  -", f)
+		}
+		return
+	}
+	fmt.Fprintln(w, "robustness: passed (every bad request got a 4xx with an error body; no panic, no goroutine growth)")
 }
 
 func printCompare(w io.Writer, a, b Result) {

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 
@@ -29,9 +30,10 @@ import (
 
 // Validator is http.Handler middleware in front of the fake marketplace.
 type Validator struct {
-	inner  http.Handler
-	cfg    config
-	router *router
+	inner    http.Handler
+	cfg      config
+	router   *router
+	verdicts *verdicts
 
 	mu   sync.Mutex
 	bugs []error
@@ -55,7 +57,7 @@ func New(inner http.Handler, opts ...Option) (*Validator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("contract: loading spec: %w", err)
 	}
-	return &Validator{inner: inner, cfg: cfg, router: newRouter(doc)}, nil
+	return &Validator{inner: inner, cfg: cfg, router: newRouter(doc), verdicts: newVerdicts(!cfg.noVerdictCache)}, nil
 }
 
 // Violations returns the log the validator records into.
@@ -69,16 +71,19 @@ func (v *Validator) HarnessBugs() []error {
 }
 
 var noAuth = &openapi3filter.Options{
-	MultiError:         true,
-	AuthenticationFunc: func(context.Context, *openapi3filter.AuthenticationInput) error { return nil },
+	MultiError:              true,
+	AuthenticationFunc:      func(context.Context, *openapi3filter.AuthenticationInput) error { return nil },
+	SchemaValidationOptions: formatOptions,
 }
 
-var responseOptions = &openapi3filter.Options{MultiError: true, IncludeResponseStatus: true}
+var responseOptions = &openapi3filter.Options{MultiError: true, IncludeResponseStatus: true, SchemaValidationOptions: formatOptions}
 
 // ServeHTTP validates the request, passes it to the fake when it is fit to
 // reach it, validates the answer, records the exchange and sends the answer.
 func (v *Validator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := v.cfg.clock.Now()
+	// The exchange keeps its own copy of the request headers: r belongs to
+	// the caller, and the fake may change what it is handed.
 	ex := Exchange{At: start, Method: r.Method, URL: r.URL.RequestURI(), RequestHeader: r.Header.Clone()}
 	rec := newRecorder()
 	var findings []finding
@@ -90,6 +95,7 @@ func (v *Validator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var route *routers.Route
 	var params map[string]string
 	var known map[string]bool
+	var query url.Values
 	switch {
 	case readErr != nil:
 		findings = append(findings, finding{status: http.StatusBadRequest, v: violation.Violation{
@@ -102,7 +108,8 @@ func (v *Validator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case !underBase:
 		findings = append(findings, unknownPath(r, r.URL.Path, false, v.cfg.basePath))
 	default:
-		findings = append(findings, checkVersion(r, rel)...)
+		query = r.URL.Query()
+		findings = append(findings, checkVersion(r, rel, query)...)
 		if !blocked(findings) {
 			route, params, known = v.router.find(r.Method, rel)
 			if route == nil {
@@ -126,25 +133,35 @@ func (v *Validator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if route != nil || underBase {
 		findings = append(findings, checkHygiene(r)...)
 	}
+	var probe *http.Request // r as kin-openapi sees it, for both directions
+	if route != nil {
+		probe = probeRequest(r, rel)
+	}
 	if !blocked(findings) && route != nil {
-		findings = append(findings, v.validateRequest(r, rel, route, params, known, body)...)
+		findings = append(findings, v.validateRequest(probe, route, params, known, body, query)...)
 	}
 
 	if status := blockingStatus(findings); status != 0 {
 		writeError(rec, status, findings)
 	} else {
-		inner := r.Clone(WithPrincipal(r.Context(), principal))
-		inner.Body = io.NopCloser(bytes.NewReader(body))
+		// A shallow copy: the headers are r's (the exchange has its own).
+		inner := r.WithContext(WithPrincipal(r.Context(), principal))
+		inner.Body = http.NoBody
+		if len(body) > 0 {
+			inner.Body = io.NopCloser(bytes.NewReader(body))
+		}
 		inner.ContentLength = int64(len(body))
 		v.inner.ServeHTTP(rec, inner)
 		if route != nil {
-			v.validateResponse(r, rel, route, params, rec)
+			v.validateResponse(r, probe, route, params, rec)
 		}
 	}
 
 	ex.Status = rec.statusOrOK()
-	ex.ResponseHeader = rec.header.Clone()
-	ex.ResponseBody = append([]byte(nil), rec.body.Bytes()...)
+	// rec is not written after this (flush and net/http copy from its header
+	// map and body, they do not change them): the exchange keeps them as is.
+	ex.ResponseHeader = rec.header
+	ex.ResponseBody = rec.body.Bytes()
 	ex.Duration = v.cfg.clock.Now().Sub(start)
 	v.fillIDs(&ex, r, rec)
 	for _, f := range findings {
@@ -193,8 +210,8 @@ func readBody(r *http.Request, max int64) (body []byte, tooBig bool, err error) 
 }
 
 func (v *Validator) fillIDs(ex *Exchange, r *http.Request, rec *recorder) {
-	ex.CorrelationID = firstNonEmpty(r.Header.Get("x-ms-correlationid"), rec.header.Get("x-ms-correlationid"))
-	ex.RequestID = firstNonEmpty(r.Header.Get("x-ms-requestid"), rec.header.Get("x-ms-requestid"))
+	ex.CorrelationID = firstNonEmpty(ex.RequestHeader.Get(keyCorrelationID), rec.header.Get(keyCorrelationID))
+	ex.RequestID = firstNonEmpty(ex.RequestHeader.Get(keyRequestID), rec.header.Get(keyRequestID))
 	if ex.SubscriptionID == "" && ex.Operation == spec.OpResolve && rec.statusOrOK() == http.StatusOK {
 		var resolved struct {
 			ID string `json:"id"`
@@ -257,17 +274,33 @@ func writeJSONError(w http.ResponseWriter, status int, code, message string) {
 
 // validateResponse checks the fake's answer; a mismatch is our bug, and the
 // buffered answer is replaced by a 500 that says so.
-func (v *Validator) validateResponse(r *http.Request, rel string, route *routers.Route, params map[string]string, rec *recorder) {
-	probe := probeRequest(r, rel)
+//
+// Every response is validated: the status and headers in full each time,
+// the body in full unless this very body (same operation, status and
+// Content-Type) passed before (verdict.go).
+func (v *Validator) validateResponse(r, probe *http.Request, route *routers.Route, params map[string]string, rec *recorder) {
+	status, body := rec.statusOrOK(), rec.body.Bytes()
+	opts := responseOptions
+	var key verdictKey
+	if v.verdicts.on {
+		key = v.verdicts.key(route, status, rec.header.Get("Content-Type"), body)
+		if v.verdicts.known(key) {
+			opts = responseHeadersOnly
+			v.verdicts.hits.Add(1)
+		}
+	}
 	in := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: probe, PathParams: params, Route: route, Options: noAuth},
-		Status:                 rec.statusOrOK(),
+		Status:                 status,
 		Header:                 rec.header,
-		Options:                responseOptions,
+		Options:                opts,
 	}
-	in.SetBodyBytes(rec.body.Bytes())
+	in.SetBodyBytes(body)
 	err := openapi3filter.ValidateResponse(r.Context(), in)
 	if err == nil {
+		if v.verdicts.on && opts == responseOptions {
+			v.verdicts.remember(key)
+		}
 		return
 	}
 	bug := &HarnessBug{Method: r.Method, URL: r.URL.RequestURI(), Status: rec.statusOrOK(),

@@ -20,6 +20,9 @@ type config struct {
 	onExchange    []func(Exchange)
 	onHarnessBug  func(error)
 	skipResponses bool
+	// noVerdictCache validates every response body in full, even one that
+	// passed before (verdict.go).
+	noVerdictCache bool
 }
 
 // WithBasePath sets the path prefix the API lives under (default "/api").
@@ -73,6 +76,18 @@ func WithMaxBodyBytes(n int64) Option {
 			return fmt.Errorf("contract: max body bytes must be positive, got %d", n)
 		}
 		c.maxBody = n
+		return nil
+	}
+}
+
+// WithoutResponseCache validates every response body in full. By default a
+// body that passed validation before (the same bytes, for the same
+// operation, status and Content-Type) is not checked against the schema
+// again; its status and headers still are. The verdict is the same either
+// way; this option is for measuring and for tests that prove it.
+func WithoutResponseCache() Option {
+	return func(c *config) error {
+		c.noVerdictCache = true
 		return nil
 	}
 }

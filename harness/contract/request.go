@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 
@@ -21,7 +22,10 @@ import (
 // Unknown body fields are warned about and stripped before validation, as
 // the real API ignores them; everything else that breaks the schema stops
 // the request with 400.
-func (v *Validator) validateRequest(r *http.Request, rel string, route *routers.Route, params map[string]string, known map[string]bool, body []byte) []finding {
+//
+// query is the request's parsed query (checkVersion parsed it already); nil
+// lets kin-openapi parse it.
+func (v *Validator) validateRequest(probe *http.Request, route *routers.Route, params map[string]string, known map[string]bool, body []byte, query url.Values) []finding {
 	op := route.Operation.OperationID
 	var out []finding
 	checked := body
@@ -56,11 +60,10 @@ func (v *Validator) validateRequest(r *http.Request, rel string, route *routers.
 		}
 	}
 
-	probe := probeRequest(r, rel)
 	probe.Body = nopBody(checked)
 	probe.ContentLength = int64(len(checked))
-	in := &openapi3filter.RequestValidationInput{Request: probe, PathParams: params, Route: route, Options: noAuth}
-	err := openapi3filter.ValidateRequest(r.Context(), in)
+	in := &openapi3filter.RequestValidationInput{Request: probe, PathParams: params, QueryParams: query, Route: route, Options: noAuth}
+	err := openapi3filter.ValidateRequest(probe.Context(), in)
 	if err == nil {
 		return out
 	}

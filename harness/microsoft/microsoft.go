@@ -77,10 +77,13 @@ type Side struct {
 	MarketplaceURL string // the Fulfillment API base, ending in /api
 	AuthorityURL   string // the Entra authority host
 
-	network   *inprocess.Network
-	maxExch   int
-	mu        sync.Mutex
+	network *inprocess.Network
+	maxExch int
+	mu      sync.Mutex
+	// exchanges is the transcript; with a bound, a ring of maxExch whose
+	// oldest entry is at next once it is full.
 	exchanges []contract.Exchange
+	next      int
 	servers   []*tlsca.Server
 	tempDir   string
 }
@@ -219,10 +222,12 @@ func orDefault(addr string) string {
 
 func (s *Side) keep(e contract.Exchange) {
 	s.mu.Lock()
-	s.exchanges = append(s.exchanges, e)
-	if s.maxExch > 0 && len(s.exchanges) >= 2*s.maxExch {
-		// Drop the oldest in one copy every maxExch calls, not one by one.
-		s.exchanges = append(s.exchanges[:0:0], s.exchanges[len(s.exchanges)-s.maxExch:]...)
+	if s.maxExch > 0 && len(s.exchanges) == s.maxExch {
+		// Full: the newest replaces the oldest, with no allocation.
+		s.exchanges[s.next] = e
+		s.next = (s.next + 1) % s.maxExch
+	} else {
+		s.exchanges = append(s.exchanges, e)
 	}
 	s.mu.Unlock()
 }
@@ -232,11 +237,9 @@ func (s *Side) keep(e contract.Exchange) {
 func (s *Side) Exchanges() []contract.Exchange {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ex := s.exchanges
-	if s.maxExch > 0 && len(ex) > s.maxExch {
-		ex = ex[len(ex)-s.maxExch:]
-	}
-	return append([]contract.Exchange(nil), ex...)
+	out := make([]contract.Exchange, 0, len(s.exchanges))
+	out = append(out, s.exchanges[s.next:]...)
+	return append(out, s.exchanges[:s.next]...)
 }
 
 // HTTPClient is a client that reaches the fakes: on the in-process network

@@ -95,8 +95,14 @@ func TestMaxExchangesKeepsTheNewest(t *testing.T) {
 	if len(got) != 3 || got[0].Status != 7 || got[2].Status != 9 {
 		t.Fatalf("kept %+v, want the last three", got)
 	}
-	if len(s.exchanges) >= 6 {
-		t.Fatalf("the backing slice holds %d, want it bounded below 2×max", len(s.exchanges))
+	if len(s.exchanges) > 3 {
+		t.Fatalf("the ring holds %d, want at most the bound", len(s.exchanges))
+	}
+	for i := 10; i < 14; i++ { // round the ring again
+		s.keep(contract.Exchange{Status: i})
+		if got := s.Exchanges(); len(got) != 3 || got[0].Status != i-2 || got[1].Status != i-1 || got[2].Status != i {
+			t.Fatalf("after %d: kept %+v, want the last three in order", i, got)
+		}
 	}
 	unbounded := &Side{}
 	for i := 0; i < 10; i++ {
