@@ -217,7 +217,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 
 	side, err := microsoft.Start(microsoft.Options{
 		MarketplaceAddr: "127.0.0.1:0", IdentityAddr: "127.0.0.1:0",
-		MaxExchanges: 5000, // as serve does: a bounded transcript
+		MaxExchanges: 5000, MaxViolations: 10000, // as serve does: a bounded transcript and log
 		// One bearer token must outlive the whole run.
 		TokenLifetime: 24 * time.Hour,
 	})
@@ -356,7 +356,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	res.RSSEnd, res.HeapEnd = memory()
 	res.StoredAtEnd = res.Seeded + int(c.bought.Load())
 	res.GoroutinesDrive = runtime.NumGoroutine()
-	res.Violations = side.Log.Len()
+	res.Violations = side.Log.Len() + side.Log.Dropped()
 	res.Exchanges = len(side.Exchanges())
 	if bad != nil {
 		b := &BadReport{Fraction: cfg.Bad, Seed: cfg.Seed, Timeout: cfg.BadTimeout, Kinds: bad.report(),

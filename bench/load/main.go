@@ -181,7 +181,7 @@ func printBad(w io.Writer, r Result) {
 		b.Sent(), b.Panics, b.HarnessBugs, b.MixErrors)
 	fmt.Fprintf(w, "goroutines with the servers up before the drive / after it, settled: %d / %d; before start / after close: %d / %d\n",
 		b.GoroutinesUp, b.GoroutinesSettled, r.GoroutinesStart, r.GoroutinesEnd)
-	fmt.Fprintf(w, "violations recorded (the log is unbounded): %d; Go heap in use at the end: %s\n", r.Violations, mb(int64(r.HeapEnd)))
+	fmt.Fprintf(w, "violations recorded (the log keeps the last 10,000, as serve does): %d; Go heap in use at the end: %s\n", r.Violations, mb(int64(r.HeapEnd)))
 	if fs := r.BadFailures(); len(fs) > 0 {
 		fmt.Fprintln(w, "robustness: FAILED")
 		for _, f := range fs {

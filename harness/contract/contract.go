@@ -151,8 +151,7 @@ func (v *Validator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			inner.Body = io.NopCloser(bytes.NewReader(body))
 		}
 		inner.ContentLength = int64(len(body))
-		v.inner.ServeHTTP(rec, inner)
-		if route != nil {
+		if !v.serveInner(rec, inner) && route != nil {
 			v.validateResponse(r, probe, route, params, rec)
 		}
 	}
@@ -303,8 +302,32 @@ func (v *Validator) validateResponse(r, probe *http.Request, route *routers.Rout
 		}
 		return
 	}
-	bug := &HarnessBug{Method: r.Method, URL: r.URL.RequestURI(), Status: rec.statusOrOK(),
-		Body: truncate(rec.body.String(), 500), Err: err}
+	v.harnessBug(rec, &HarnessBug{Method: r.Method, URL: r.URL.RequestURI(), Status: rec.statusOrOK(),
+		Body: truncate(rec.body.String(), 500), Err: err})
+}
+
+// serveInner runs the fake and reports whether it panicked; a panic is our
+// bug, answered like any other (a 500 naming it), never a dropped
+// connection or a dead server.
+func (v *Validator) serveInner(rec *recorder, r *http.Request) (panicked bool) {
+	defer func() {
+		p := recover()
+		if p == nil {
+			return
+		}
+		if p == http.ErrAbortHandler { // the documented way to abort a response
+			panic(p)
+		}
+		v.harnessBug(rec, &HarnessBug{Method: r.Method, URL: r.URL.RequestURI(), Panic: p,
+			Err: fmt.Errorf("the fake panicked: %v", p)})
+		panicked = true
+	}()
+	v.inner.ServeHTTP(rec, r)
+	return false
+}
+
+// harnessBug keeps bug and replaces the buffered answer with a 500 naming it.
+func (v *Validator) harnessBug(rec *recorder, bug *HarnessBug) {
 	v.mu.Lock()
 	v.bugs = append(v.bugs, bug)
 	v.mu.Unlock()
@@ -320,10 +343,14 @@ type HarnessBug struct {
 	Method, URL string
 	Status      int
 	Body        string // the offending body, truncated
-	Err         error  // kin-openapi's finding
+	Err         error  // kin-openapi's finding, or what the panic said
+	Panic       any    // set when the fake panicked instead of answering
 }
 
 func (b *HarnessBug) Error() string {
+	if b.Panic != nil {
+		return fmt.Sprintf("saasconform bug: the fake panicked on %s %s: %v", b.Method, b.URL, b.Panic)
+	}
 	var reasons []string
 	for _, e := range topLevel(b.Err) {
 		// kin-openapi appends the whole schema and value; the first line

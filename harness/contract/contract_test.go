@@ -286,3 +286,27 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		t.Error("nil inner: no error")
 	}
 }
+
+// panicky is a fake that panics on its first call and answers 200 after.
+type panicky struct{ calls int }
+
+func (p *panicky) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p.calls++; p.calls == 1 {
+		panic("boom")
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+func TestPanicInTheFakeIsAHarnessBugNotACrash(t *testing.T) {
+	val, _ := contract.New(&panicky{})
+	rec := do(t, val, call{method: "GET", target: "/api/saas/subscriptions/" + subID + v})
+	if rec.Code != 500 || !strings.Contains(rec.Body.String(), "panicked") {
+		t.Fatalf("got %d %s, want a 500 saying the fake panicked", rec.Code, rec.Body)
+	}
+	if bugs := val.HarnessBugs(); len(bugs) != 1 || !strings.Contains(bugs[0].Error(), "boom") {
+		t.Fatalf("bugs = %v", bugs)
+	}
+	if val.Violations().Len() != 0 {
+		t.Errorf("a harness bug must not be blamed on the publisher: %v", val.Violations().All())
+	}
+}

@@ -93,6 +93,9 @@ func (m *Marketplace) serve(w http.ResponseWriter, r *http.Request, op OpName, h
 		corrID: w.Header().Get(hdrCorrelationID),
 		subID:  r.PathValue("id"),
 	}
+	// Should a handler panic (a bug of ours), the store is not left locked
+	// for every later call; the validator turns the panic into a 500.
+	defer c.unlock()
 	if p, ok := contract.PrincipalFrom(r.Context()); ok {
 		c.publisher = p.PublisherID
 	}

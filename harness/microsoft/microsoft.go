@@ -47,6 +47,9 @@ type Options struct {
 	// first); 0 keeps every exchange, which a run of the suites needs and a
 	// long-lived serve must not do.
 	MaxExchanges int
+	// MaxViolations bounds the violations Log keeps (violation.Log.Keep);
+	// 0 keeps every one.
+	MaxViolations int
 
 	// State, when set, keeps the session across restarts: the publisher's
 	// app registration, the CA and the signing keys are read from it (or
@@ -91,6 +94,7 @@ type Side struct {
 // Start brings Microsoft's side up. Close it when the run ends.
 func Start(o Options) (s *Side, err error) {
 	s = &Side{Clock: o.Clock, Log: &violation.Log{}, maxExch: o.MaxExchanges}
+	s.Log.Keep(o.MaxViolations)
 	started := s // the returns below set s to nil
 	defer func() {
 		if err != nil {

@@ -231,7 +231,10 @@ func (ca *CA) ServeAt(addr string, h http.Handler, plain bool) (*Server, error) 
 	if err != nil {
 		return nil, fmt.Errorf("tlsca: listen on %s: %w", addr, err)
 	}
-	s := &Server{ln: ln, srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}}
+	// A client that stalls mid-request or sits idle does not hold a
+	// goroutine for ever: bodies here are small, so a slow one is broken.
+	s := &Server{ln: ln, srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		IdleTimeout: 2 * time.Minute}}
 	scheme := "http"
 	if !plain {
 		cfg, err := ca.ServerConfig()

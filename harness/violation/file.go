@@ -11,7 +11,8 @@ import (
 type File struct {
 	Target     string      `json:"target,omitempty"` // the target file, when there is one
 	Count      int         `json:"count"`
-	Errors     int         `json:"errors"` // of Error severity; warnings do not fail conformance
+	Errors     int         `json:"errors"`            // of Error severity; warnings do not fail conformance
+	Dropped    int         `json:"dropped,omitempty"` // older violations a bounded log no longer held
 	Violations []Violation `json:"violations"`
 }
 
@@ -21,7 +22,7 @@ func (l *Log) WriteFile(path, target string) error {
 	if all == nil {
 		all = []Violation{}
 	}
-	f := File{Target: target, Count: len(all), Violations: all}
+	f := File{Target: target, Count: len(all), Violations: all, Dropped: l.Dropped()}
 	for _, v := range all {
 		if v.Severity == Error {
 			f.Errors++

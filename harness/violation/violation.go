@@ -78,11 +78,50 @@ func orNothing(s string) string {
 	return s
 }
 
-// Log collects violations from concurrent handlers. The zero value is ready.
+// Log collects violations from concurrent handlers. The zero value is ready
+// and keeps every violation; Keep bounds it for a long-lived fake.
 type Log struct {
 	mu       sync.Mutex
 	all      []Violation
+	max      int // 0: keep all
+	dropped  int // violations no longer in all
 	watchers []func(Violation)
+}
+
+// Keep makes the log keep only the newest n violations (n > 0); the older
+// ones are counted by Dropped. Watchers still see every one. A run of the
+// suites keeps all; serve and the load tool keep a bounded window, or a
+// publisher hammering the fake would grow it without end.
+func (l *Log) Keep(n int) {
+	l.mu.Lock()
+	l.max = max(n, 0)
+	l.trimLocked()
+	l.mu.Unlock()
+}
+
+// trimLocked drops the oldest beyond max in one copy every max records,
+// not one by one.
+func (l *Log) trimLocked() {
+	if l.max > 0 && len(l.all) >= 2*l.max {
+		n := len(l.all) - l.max
+		l.dropped += n
+		l.all = append(l.all[:0:0], l.all[n:]...)
+	}
+}
+
+// keptLocked is the window of violations the log answers for.
+func (l *Log) keptLocked() []Violation {
+	if l.max > 0 && len(l.all) > l.max {
+		return l.all[len(l.all)-l.max:]
+	}
+	return l.all
+}
+
+// Dropped reports how many of the oldest violations are no longer kept.
+func (l *Log) Dropped() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.dropped + len(l.all) - len(l.keptLocked())
 }
 
 // Record stores v, filling Severity and Doc when they are empty, and tells
@@ -96,6 +135,7 @@ func (l *Log) Record(v Violation) {
 	}
 	l.mu.Lock()
 	l.all = append(l.all, v)
+	l.trimLocked()
 	watchers := append([]func(Violation){}, l.watchers...)
 	l.mu.Unlock()
 	for _, w := range watchers {
@@ -138,7 +178,7 @@ func (l *Log) Filter(keep func(Violation) bool) []Violation {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out []Violation
-	for _, v := range l.all {
+	for _, v := range l.keptLocked() {
 		if keep(v) {
 			out = append(out, v)
 		}
@@ -146,17 +186,18 @@ func (l *Log) Filter(keep func(Violation) bool) []Violation {
 	return out
 }
 
-// Len reports how many violations were recorded.
+// Len reports how many violations the log holds (all recorded, unless Keep
+// bounds it).
 func (l *Log) Len() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.all)
+	return len(l.keptLocked())
 }
 
-// Reset forgets every violation (watchers stay).
+// Reset forgets every violation (watchers and the bound stay).
 func (l *Log) Reset() {
 	l.mu.Lock()
-	l.all = nil
+	l.all, l.dropped = nil, 0
 	l.mu.Unlock()
 }
 

@@ -2,6 +2,7 @@ package violation
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,5 +97,25 @@ func TestWriteFileCountsErrorsNotWarnings(t *testing.T) {
 	}
 	if err := (&Log{}).WriteFile(filepath.Join(t.TempDir(), "no", "dir.json"), ""); err == nil {
 		t.Error("an unwritable path gave no error")
+	}
+}
+
+func TestKeepBoundsTheLogAndCountsTheRest(t *testing.T) {
+	var l Log
+	seen := 0
+	l.Watch(func(Violation) { seen++ })
+	l.Keep(3)
+	for i := 0; i < 10; i++ {
+		l.Record(Violation{Rule: fmt.Sprint("R", i)})
+	}
+	if got := Rules(l.All()); fmt.Sprint(got) != "[R7 R8 R9]" || l.Len() != 3 || l.Dropped() != 7 || seen != 10 {
+		t.Fatalf("kept %v, len %d, dropped %d, watched %d", got, l.Len(), l.Dropped(), seen)
+	}
+	if len(l.all) >= 6 {
+		t.Errorf("the backing slice holds %d: not trimmed", len(l.all))
+	}
+	l.Reset()
+	if l.Len() != 0 || l.Dropped() != 0 {
+		t.Error("Reset kept something")
 	}
 }

@@ -151,7 +151,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	clk := clock.NewFake(time.Now())
 	side, err := microsoft.Start(microsoft.Options{Clock: clk, Plain: f.plain,
 		MarketplaceAddr: f.marketplaceAddr, IdentityAddr: f.identityAddr, Dir: caDir, State: state,
-		MaxExchanges: 5000}) // a standing service keeps a bounded transcript
+		// A standing service keeps a bounded transcript and violation log;
+		// every violation is still printed as it happens.
+		MaxExchanges: 5000, MaxViolations: 10000})
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -175,7 +177,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail("control server: %v", err)
 	}
-	srv := &http.Server{Handler: ctrl, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: ctrl, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		IdleTimeout: 2 * time.Minute}
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
@@ -219,7 +222,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "saasconform serve: %v\n", err)
 			return ExitSetup
 		}
-		fmt.Fprintf(stderr, "saasconform serve: %d violation(s) written to %s\n", side.Log.Len(), f.violations)
+		fmt.Fprintf(stderr, "saasconform serve: the last %d violation(s) written to %s (%d older ones were printed but not kept)\n",
+			side.Log.Len(), f.violations, side.Log.Dropped())
 	}
 	fmt.Fprintln(stderr, "saasconform serve: stopped")
 	return ExitPassed
