@@ -32,10 +32,11 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
-## bench: the speed and memory targets (see each package's *_test.go)
+## bench: the Go benchmarks, then every load target (serve's fakes over
+## loopback HTTPS, in memory and with -state) in one table
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
-	$(GO) run ./bench/load -duration 5s
+	$(GO) run ./bench/load -targets -duration 5s
 
 ## fuzz: fuzz the fake marketplace handler for FUZZTIME (default 60s)
 fuzz:

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -25,6 +27,7 @@ import (
 	"github.com/saasconform/saasconform/harness/identity"
 	"github.com/saasconform/saasconform/harness/marketplace"
 	"github.com/saasconform/saasconform/harness/microsoft"
+	"github.com/saasconform/saasconform/harness/statefile"
 )
 
 const (
@@ -54,6 +57,10 @@ type Config struct {
 	Seed       uint64        // seeds each worker's choice of bad requests
 	BadTimeout time.Duration // per bad request; 0: 5s
 	BadMax     int64         // at most this many bad requests; 0: only the duration bounds them
+
+	// State journals every change to a state file in a temporary folder,
+	// as `serve -state` does.
+	State bool
 }
 
 // Phase is what one mix measured.
@@ -92,6 +99,7 @@ type Result struct {
 	Violations      int   // recorded by the two-way validation
 	Exchanges       int   // exchanges the Side kept
 	Connections     int64 // TCP connections the client opened
+	StateBytes      int64 // -state: the journal's size at the end of the drive
 	Bad             *BadReport
 }
 
@@ -116,6 +124,10 @@ type client struct {
 	base   string
 	bearer string
 	bought atomic.Int64 // purchases made through the client
+	// control is the control API's base URL; lifecycles buy through it,
+	// as a developer's script against serve would.
+	control     string
+	controlHTTP *http.Client
 }
 
 func (c *client) do(ctx context.Context, method, path string, body []byte, hdr ...string) (int, error) {
@@ -152,11 +164,29 @@ func (c *client) do(ctx context.Context, method, path string, body []byte, hdr .
 
 var activateBody = []byte(`{"planId":"` + planID + `"}`)
 
-// lifecycle buys (a Go call), resolves and activates (HTTP) one subscription.
-func (c *client) lifecycle(ctx context.Context, m *marketplace.Marketplace) (int, error) {
-	p, err := m.Purchase(marketplace.PurchaseRequest{OfferID: offerID, PlanID: planID})
+var purchaseBody = []byte(`{"offerId":"` + offerID + `","planId":"` + planID + `"}`)
+
+// lifecycle buys one subscription through the control API, then resolves
+// and activates it through the Fulfillment API: three HTTP requests.
+func (c *client) lifecycle(ctx context.Context) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.control+"/api/purchases", bytes.NewReader(purchaseBody))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.controlHTTP.Do(req)
 	if err != nil {
 		return 0, fmt.Errorf("purchase: %w", err)
+	}
+	var p struct {
+		SubscriptionID string `json:"subscriptionId"`
+		Token          string `json:"token"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&p)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || err != nil || p.Token == "" {
+		return 1, fmt.Errorf("purchase: status %d (%v)", resp.StatusCode, err)
 	}
 	c.bought.Add(1)
 	st, err := c.do(ctx, http.MethodPost, "/saas/subscriptions/resolve"+apiVersion, nil, "x-ms-marketplace-token", p.Token)
@@ -164,16 +194,16 @@ func (c *client) lifecycle(ctx context.Context, m *marketplace.Marketplace) (int
 		return 0, fmt.Errorf("resolve: %w", err)
 	}
 	if st != http.StatusOK {
-		return 1, fmt.Errorf("resolve: status %d", st)
+		return 2, fmt.Errorf("resolve: status %d", st)
 	}
 	st, err = c.do(ctx, http.MethodPost, "/saas/subscriptions/"+p.SubscriptionID+"/activate"+apiVersion, activateBody)
 	if err != nil {
-		return 1, fmt.Errorf("activate: %w", err)
+		return 2, fmt.Errorf("activate: %w", err)
 	}
 	if st != http.StatusOK {
-		return 2, fmt.Errorf("activate: status %d", st)
+		return 3, fmt.Errorf("activate: status %d", st)
 	}
-	return 2, nil
+	return 3, nil
 }
 
 // Run starts Microsoft's side on loopback, seeds cfg.Subs subscriptions and
@@ -215,8 +245,20 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		defer log.SetOutput(panics.next)
 	}
 
+	var state *statefile.File
+	if cfg.State {
+		dir, err := os.MkdirTemp("", "saasconform-load-")
+		if err != nil {
+			return res, err
+		}
+		defer os.RemoveAll(dir)
+		if state, err = statefile.Open(filepath.Join(dir, "fake.state"), statefile.Options{}); err != nil {
+			return res, err
+		}
+		defer state.Close()
+	}
 	side, err := microsoft.Start(microsoft.Options{
-		MarketplaceAddr: "127.0.0.1:0", IdentityAddr: "127.0.0.1:0",
+		MarketplaceAddr: "127.0.0.1:0", IdentityAddr: "127.0.0.1:0", State: state,
 		MaxExchanges: 5000, MaxViolations: 10000, // as serve does: a bounded transcript and log
 		// One bearer token must outlive the whole run.
 		TokenLifetime: 24 * time.Hour,
@@ -252,20 +294,25 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		// Let the server and transport goroutines wind down, boundedly.
 		res.GoroutinesEnd = settleGoroutines(res.GoroutinesStart, 5*time.Second)
 	}()
+	// The control API, as serve hosts it: plain HTTP on loopback.
+	ctrl, err := control.New(control.Config{Side: side})
+	if err != nil {
+		return res, err
+	}
+	ctrlSrv, err := side.CA.ServeAt("127.0.0.1:0", ctrl, true)
+	if err != nil {
+		return res, err
+	}
+	controlURL := ctrlSrv.URL
+	ctr := &http.Transport{MaxIdleConnsPerHost: 2 * cfg.Concurrency, IdleConnTimeout: 30 * time.Second}
+	closers = append(closers, func() error {
+		ctr.CloseIdleConnections()
+		err := ctrlSrv.Close()
+		ctrl.Close()
+		return err
+	})
 	var badClient *http.Client
-	controlURL := ""
 	if cfg.Bad > 0 {
-		// The control API, as serve hosts it: plain HTTP on loopback.
-		ctrl, err := control.New(control.Config{Side: side})
-		if err != nil {
-			return res, err
-		}
-		srv, err := side.CA.ServeAt("127.0.0.1:0", ctrl, true)
-		if err != nil {
-			return res, err
-		}
-		controlURL = srv.URL
-		closers = append(closers, func() error { err := srv.Close(); ctrl.Close(); return err })
 		// Bad requests get a transport of their own: the connections they
 		// break do not count against the mix's keep-alive.
 		btr := &http.Transport{TLSClientConfig: side.CA.ClientConfig(), MaxIdleConnsPerHost: cfg.Concurrency,
@@ -278,7 +325,8 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	if err != nil {
 		return res, err
 	}
-	c := &client{http: &http.Client{Transport: tr, Timeout: 30 * time.Second}, base: side.MarketplaceURL, bearer: "Bearer " + tok}
+	c := &client{http: &http.Client{Transport: tr, Timeout: 30 * time.Second}, base: side.MarketplaceURL, bearer: "Bearer " + tok,
+		control: controlURL, controlHTTP: &http.Client{Transport: ctr, Timeout: 30 * time.Second}}
 	if cfg.Client == "lean" {
 		if c.lean, err = newLeanClient(side.MarketplaceURL, side.CA.ClientConfig(), 2*cfg.Concurrency, &dials); err != nil {
 			return res, err
@@ -286,7 +334,8 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		closers = append(closers, func() error { c.lean.closeIdle(); return nil })
 	}
 
-	// Seed: every subscription bought; half resolved and activated over HTTP.
+	// Seed: every subscription bought; half resolved and activated over
+	// HTTP, then suspended and reinstated, so they carry operations.
 	seedStart := time.Now()
 	ids := make([]string, 0, cfg.Subs)
 	if err := seed(ctx, c, side.Marketplace, cfg, &ids); err != nil {
@@ -342,7 +391,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 			}))
 		} else {
 			ph = drive(dctx, cfg.Concurrency, "lifecycle", withBad(func(ctx context.Context, _, _ int) (int64, int, error) {
-				n, err := c.lifecycle(ctx, side.Marketplace)
+				n, err := c.lifecycle(ctx)
 				if err != nil {
 					return 0, n, err
 				}
@@ -357,6 +406,11 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	res.StoredAtEnd = res.Seeded + int(c.bought.Load())
 	res.GoroutinesDrive = runtime.NumGoroutine()
 	res.Violations = side.Log.Len() + side.Log.Dropped()
+	if state != nil {
+		if st, err := os.Stat(state.Path()); err == nil {
+			res.StateBytes = st.Size()
+		}
+	}
 	res.Exchanges = len(side.Exchanges())
 	if bad != nil {
 		b := &BadReport{Fraction: cfg.Bad, Seed: cfg.Seed, Timeout: cfg.BadTimeout, Kinds: bad.report(),
@@ -405,6 +459,11 @@ func seed(ctx context.Context, c *client, m *marketplace.Marketplace, cfg Config
 					st, err = c.do(ctx, http.MethodPost, "/saas/subscriptions/"+j.p.SubscriptionID+"/activate"+apiVersion, activateBody)
 					if err == nil && st != http.StatusOK {
 						err = fmt.Errorf("seed activate: status %d", st)
+					}
+				}
+				if err == nil {
+					if _, err = m.Suspend(j.p.SubscriptionID); err == nil {
+						_, err = m.Reinstate(j.p.SubscriptionID)
 					}
 				}
 				if err != nil {

@@ -5,6 +5,12 @@
 //	go run ./bench/load [-duration 10s] [-concurrency 8] [-subs 100] [-mix get|lifecycle|all]
 //	go run ./bench/load -compare [-duration 5s]   # lifecycle rate at 100 vs 10,000 subscriptions
 //	go run ./bench/load -mix get -bad 0.1 [-seed 1] [-duration 10m]   # robustness: malformed requests mixed in
+//	go run ./bench/load -targets [-duration 5s]   # every target, in memory and with -state, in one table
+//
+// -targets runs four measurements, each in a process of its own (RSS never
+// shrinks within a process): the GET and lifecycle mixes with 100 stored
+// subscriptions, and the lifecycle mix with 10,000 (which gives the RSS
+// figure), each without and with -state.
 //
 // With -bad F, a fraction F of the requests is replaced with malformed ones
 // from a fixed catalogue (bad.go), chosen by a generator seeded with -seed;
@@ -18,6 +24,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -54,7 +61,19 @@ func main() {
 	flag.Uint64Var(&cfg.Seed, "seed", 1, "-bad: seed of the choice of malformed requests (per worker, reproducible)")
 	flag.DurationVar(&cfg.BadTimeout, "bad-timeout", 5*time.Second, "-bad: per-request timeout; no answer by then is a hang")
 	flag.Int64Var(&cfg.BadMax, "bad-max", 2_000_000, "-bad: send at most this many malformed requests (0: no bound but -duration)")
+	flag.BoolVar(&cfg.State, "state", false, "journal every change to a state file (in a temporary folder), as serve -state does")
+	targets := flag.Bool("targets", false, "measure every target, in memory and with -state, each in a child process, and print one table")
+	asJSON := flag.Bool("json", false, "print the result as JSON (for -targets)")
 	flag.Parse()
+	if flag.NArg() > 0 {
+		fail(fmt.Errorf("unexpected argument %q (see -h)", flag.Arg(0)))
+	}
+	if *targets {
+		if err := runTargets(os.Stdout, cfg); err != nil {
+			fail(err)
+		}
+		return
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -103,6 +122,12 @@ func main() {
 	r, err := Run(ctx, cfg)
 	if err != nil {
 		fail(err)
+	}
+	if *asJSON {
+		if err := json.NewEncoder(os.Stdout).Encode(r); err != nil {
+			fail(err)
+		}
+		return
 	}
 	printResult(os.Stdout, r)
 	if r.Bad != nil {

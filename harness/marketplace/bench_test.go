@@ -60,3 +60,27 @@ func BenchmarkJournalledLifecycle(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGetWithChangesInFlight reads a subscription while 10 or 10,000
+// customer changes wait on the publisher: every call settles first, and
+// that must look only at what is due, not at everything in flight.
+func BenchmarkGetWithChangesInFlight(b *testing.B) {
+	for _, waiting := range []int{10, 10000} {
+		b.Run(fmt.Sprintf("inflight=%d", waiting), func(b *testing.B) {
+			m, _ := newFake(b)
+			var id string
+			for i := 0; i < waiting; i++ {
+				id = subscribed(b, m, "seats-monthly").SubscriptionID
+				if _, err := m.ChangeQuantity(id, 7); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				if _, ok := m.Subscription(id); !ok {
+					b.Fatal("missing")
+				}
+			}
+		})
+	}
+}

@@ -1,7 +1,7 @@
 package marketplace
 
 import (
-	"sort"
+	"container/heap"
 	"time"
 
 	"github.com/google/uuid"
@@ -18,23 +18,15 @@ func (m *Marketplace) Settle() {
 }
 
 func (m *Marketplace) settleLocked(now time.Time) {
-	if len(m.st.inflight) == 0 {
-		return
-	}
+	// Oldest first, so two due operations on one subscription end in the
+	// order they were made. Entries that ended meanwhile are dropped here.
 	var due []*opRecord
-	for o := range m.st.inflight {
-		if !now.Before(o.due) {
+	for len(m.st.queue) > 0 && !now.Before(m.st.queue[0].due) {
+		o := heap.Pop(&m.st.queue).(*opRecord)
+		if _, ok := m.st.inflight[o]; ok {
 			due = append(due, o)
 		}
 	}
-	// Oldest first, so two due operations on one subscription end in the
-	// order they were made.
-	sort.Slice(due, func(i, j int) bool {
-		if !due[i].due.Equal(due[j].due) {
-			return due[i].due.Before(due[j].due)
-		}
-		return due[i].seq < due[j].seq
-	})
 	for _, o := range due {
 		if o.op.Status != OpInProgress { // an earlier Unsubscribe in this batch failed it
 			continue
@@ -72,7 +64,7 @@ func (m *Marketplace) newOpLocked(r *subRecord, action Action, source RequestSou
 	m.touchOp(o)
 	if status == OpInProgress {
 		o.due = now.Add(wait)
-		m.st.inflight[o] = struct{}{}
+		m.st.track(o)
 	}
 	return o
 }

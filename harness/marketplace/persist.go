@@ -248,7 +248,7 @@ func (m *Marketplace) Restore(recs []statefile.Record) error {
 		r.ops = append(r.ops, o)
 		st.ops[key(o.op.ID)] = o
 		if o.op.Status == OpInProgress {
-			st.inflight[o] = struct{}{}
+			st.track(o)
 		}
 	}
 	for _, t := range toks {

@@ -1,6 +1,7 @@
 package marketplace
 
 import (
+	"container/heap"
 	"sort"
 	"strings"
 	"time"
@@ -14,8 +15,12 @@ type store struct {
 	ops    map[string]*opRecord  // lower-case op id → record
 	tokens tokenTable
 	// inflight are the InProgress operations that complete on their own at
-	// due (auto-accept or publisher-initiated latency); Settle scans only these.
+	// due (auto-accept or publisher-initiated latency). queue orders them by
+	// due, so a settle looks only at those whose time has come, however many
+	// wait: an operation that ends early (the publisher answered) leaves
+	// inflight at once and the queue when its due time comes.
 	inflight map[*opRecord]struct{}
+	queue    dueQueue
 	events   []Event
 	faults   []*faultRecord
 	outcomes map[string]OperationStatus // SetOutcome: sub id → status of its next Partner op
@@ -61,6 +66,33 @@ func (o *opRecord) patchable() bool {
 		return true
 	}
 	return false
+}
+
+// track registers an InProgress operation that ends by itself at o.due.
+func (s *store) track(o *opRecord) {
+	s.inflight[o] = struct{}{}
+	heap.Push(&s.queue, o)
+}
+
+// dueQueue is a min-heap of operations by (due, seq): the oldest due first,
+// and of two due at once, the one made first.
+type dueQueue []*opRecord
+
+func (q dueQueue) Len() int { return len(q) }
+func (q dueQueue) Less(i, j int) bool {
+	if !q[i].due.Equal(q[j].due) {
+		return q[i].due.Before(q[j].due)
+	}
+	return q[i].seq < q[j].seq
+}
+func (q dueQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *dueQueue) Push(x any)   { *q = append(*q, x.(*opRecord)) }
+func (q *dueQueue) Pop() any {
+	old := *q
+	o := old[len(old)-1]
+	old[len(old)-1] = nil
+	*q = old[:len(old)-1]
+	return o
 }
 
 func key(id string) string { return strings.ToLower(id) }

@@ -21,12 +21,14 @@ package statefile
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 )
 
@@ -378,21 +380,38 @@ func (sf *File) compactLocked() error {
 		return err
 	}
 	size := int64(len(hdr))
-	live := make(map[name]span, len(sf.live))
-	var line []byte
+	// One sequential pass over the old journal, copying the live lines in
+	// file order and skipping the rest.
+	type entry struct {
+		name
+		span
+	}
+	order := make([]entry, 0, len(sf.live))
 	for n, sp := range sf.live {
-		if cap(line) < sp.n {
-			line = make([]byte, sp.n)
+		order = append(order, entry{n, sp})
+	}
+	slices.SortFunc(order, func(a, b entry) int { return cmp.Compare(a.off, b.off) })
+	r := bufio.NewReaderSize(io.NewSectionReader(sf.f, 0, sf.size), 1<<20)
+	live := make(map[name]span, len(sf.live))
+	var pos int64
+	var line []byte
+	for _, e := range order {
+		if _, err := r.Discard(int(e.off - pos)); err != nil {
+			return fmt.Errorf("compaction: reading the journal: %w", err)
 		}
-		line = line[:sp.n]
-		if _, err := sf.f.ReadAt(line, sp.off); err != nil {
+		if cap(line) < e.n {
+			line = make([]byte, e.n)
+		}
+		line = line[:e.n]
+		if _, err := io.ReadFull(r, line); err != nil {
 			return fmt.Errorf("compaction: reading a live record: %w", err)
 		}
 		if _, err := w.Write(line); err != nil {
 			return err
 		}
-		live[n] = span{off: size, n: sp.n}
-		size += int64(sp.n)
+		pos = e.off + int64(e.n)
+		live[e.name] = span{off: size, n: e.n}
+		size += int64(e.n)
 	}
 	if err := w.Flush(); err != nil {
 		return err
