@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -123,6 +124,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if err := os.MkdirAll(caDir, 0o755); err != nil {
 			return fail("-ca-dir: %v", err)
 		}
+		// The CA path goes into the app's environment: absolute, so the
+		// app may run from any folder.
+		if abs, err := filepath.Abs(caDir); err == nil {
+			caDir = abs
+		}
 	}
 	if f.violations != "" {
 		// Fail now, not after an hour of clicking, if the path is unusable.
@@ -206,7 +212,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}()
 
-	out.printStart(f, side, "http://"+ln.Addr().String())
+	// The environment also goes to a file beside the CA, to source.
+	envFile := filepath.Join(filepath.Dir(side.CAFile), "saasconform.env")
+	if err := os.WriteFile(envFile, []byte(envText(side, f.plain)), 0o600); err != nil {
+		fmt.Fprintf(stderr, "saasconform serve: writing %s: %v\n", envFile, err)
+		envFile = ""
+	}
+	out.printStart(f, side, "http://"+ln.Addr().String(), envFile)
 
 	<-ctx.Done()
 	stopTicks()
@@ -311,7 +323,7 @@ func (l *lockedWriter) printViolation(v violation.Violation) {
 	fmt.Fprintln(l.w, line)
 }
 
-func (l *lockedWriter) printStart(f *serveFlags, side *microsoft.Side, controlURL string) {
+func (l *lockedWriter) printStart(f *serveFlags, side *microsoft.Side, controlURL, envFile string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	w := l.w
@@ -340,16 +352,27 @@ func (l *lockedWriter) printStart(f *serveFlags, side *microsoft.Side, controlUR
 		fmt.Fprintf(w, "note:          %s\n", n)
 	}
 
-	fmt.Fprintf(w, "\n# environment for your app\n")
-	fmt.Fprintf(w, "MARKETPLACE_API=%s\nAZURE_AUTHORITY_HOST=%s\nTENANT_ID=%s\nCLIENT_ID=%s\nCLIENT_SECRET=%s\n",
+	fmt.Fprintf(w, "\n%s\n", envText(side, f.plain))
+	if envFile != "" {
+		fmt.Fprintf(w, "the same lines are in %s: set -a; . %s; set +a\n\n", envFile, envFile)
+	}
+	fmt.Fprintf(w, "violations are printed below as they happen.\n")
+}
+
+// envText is the environment an app needs to reach the fakes, in two
+// blocks: common names, and the reference publisher's SAAS_* names.
+func envText(side *microsoft.Side, plain bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# environment for your app\n")
+	fmt.Fprintf(&b, "MARKETPLACE_API=%s\nAZURE_AUTHORITY_HOST=%s\nTENANT_ID=%s\nCLIENT_ID=%s\nCLIENT_SECRET=%s\n",
 		side.MarketplaceURL, side.AuthorityURL, side.App.TenantID, side.App.ClientID, side.App.Secret)
-	if !f.plain {
+	if !plain {
 		for _, e := range tlsca.Env(side.CAFile) {
-			fmt.Fprintln(w, e)
+			fmt.Fprintln(&b, e)
 		}
 	}
-	fmt.Fprintf(w, "\n# the same for the reference publisher (examples/publisher)\n")
-	fmt.Fprintf(w, "SAAS_MARKETPLACE_URL=%s\nSAAS_AUTHORITY_HOST=%s\nSAAS_TENANT_ID=%s\nSAAS_CLIENT_ID=%s\nSAAS_CLIENT_SECRET=%s\n\n",
+	fmt.Fprintf(&b, "\n# the same for the reference publisher (examples/publisher)\n")
+	fmt.Fprintf(&b, "SAAS_MARKETPLACE_URL=%s\nSAAS_AUTHORITY_HOST=%s\nSAAS_TENANT_ID=%s\nSAAS_CLIENT_ID=%s\nSAAS_CLIENT_SECRET=%s\n",
 		side.MarketplaceURL, side.AuthorityURL, side.App.TenantID, side.App.ClientID, side.App.Secret)
-	fmt.Fprintf(w, "violations are printed below as they happen.\n")
+	return b.String()
 }

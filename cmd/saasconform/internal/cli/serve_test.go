@@ -58,7 +58,12 @@ func TestServeRunsUntilCancelled(t *testing.T) {
 	line(`^AZURE_AUTHORITY_HOST=(https://127\.0\.0\.1:\d+)$`)
 	line(`^TENANT_ID=(\S+)$`)
 	line(`^CLIENT_ID=(\S+)$`)
-	line(`^SAAS_CLIENT_ID=(\S+)$`)
+	clientID := line(`^SAAS_CLIENT_ID=(\S+)$`)
+	envFile := line(`^the same lines are in (\S+): set -a`)
+	if b, err := os.ReadFile(envFile); err != nil || !strings.Contains(string(b), "\nSAAS_CLIENT_ID="+clientID+"\n") ||
+		filepath.Dir(envFile) != dir {
+		t.Errorf("env file %s: %v\n%s", envFile, err, b)
+	}
 	for _, k := range []string{"SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS", "REQUESTS_CA_BUNDLE"} {
 		if ca := line(`^` + k + `=(\S+)$`); filepath.Dir(ca) != dir {
 			t.Errorf("%s=%s, want a file in -ca-dir %s", k, ca, dir)
