@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -826,4 +827,36 @@ func TestFormats(t *testing.T) {
 			t.Errorf("uri %q accepted", s)
 		}
 	}
+}
+
+// guidRegexp is the definition IsGUID implements by hand.
+var guidRegexp = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+var guidSamples = []string{
+	"", "7e1a3c52-0b8f-4d6e-9a21-5c3f8e2d1b40", "7E1A3C52-0B8F-4D6E-9A21-5C3F8E2D1B40",
+	"7e1a3c52-0b8f-4d6e-9a21-5c3f8e2d1b4", "7e1a3c52-0b8f-4d6e-9a21-5c3f8e2d1b400",
+	"7e1a3c52x0b8f-4d6e-9a21-5c3f8e2d1b40", "7e1a3c52-0b8f-4d6e-9a21-5c3f8e2d1b4g",
+	"{7e1a3c52-0b8f-4d6e-9a21-5c3f8e2d1b40}", "7e1a3c520b8f4d6e9a215c3f8e2d1b40",
+	"7e1a3c52-0b8f-4d6e-9a21-5c3f8e2d1b4\n", "7e1a3c52-0b8f-4d6e-9a21-5c3f8e2d1b4é",
+	"------------------------------------", "7e1a3c52-0b8f-4d6e-9a215-c3f8e2d1b40",
+	"00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff",
+}
+
+func TestIsGUIDAgreesWithTheRegexp(t *testing.T) {
+	for _, s := range guidSamples {
+		if got, want := IsGUID(s), guidRegexp.MatchString(s); got != want {
+			t.Errorf("IsGUID(%q) = %v, the regexp says %v", s, got, want)
+		}
+	}
+}
+
+func FuzzIsGUID(f *testing.F) {
+	for _, s := range guidSamples {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := IsGUID(s), guidRegexp.MatchString(s); got != want {
+			t.Fatalf("IsGUID(%q) = %v, the regexp says %v", s, got, want)
+		}
+	})
 }

@@ -259,7 +259,8 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	}
 	side, err := microsoft.Start(microsoft.Options{
 		MarketplaceAddr: "127.0.0.1:0", IdentityAddr: "127.0.0.1:0", State: state,
-		MaxExchanges: 5000, MaxViolations: 10000, // as serve does: a bounded transcript and log
+		MaxExchanges: 5000, MaxViolations: 10000, // as serve does: bounded transcript, log and events
+		Marketplace: []marketplace.Option{marketplace.WithMaxEvents(5000)},
 		// One bearer token must outlive the whole run.
 		TokenLifetime: 24 * time.Hour,
 	})

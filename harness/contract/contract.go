@@ -71,12 +71,11 @@ func (v *Validator) HarnessBugs() []error {
 }
 
 var noAuth = &openapi3filter.Options{
-	MultiError:              true,
-	AuthenticationFunc:      func(context.Context, *openapi3filter.AuthenticationInput) error { return nil },
-	SchemaValidationOptions: formatOptions,
+	MultiError:         true,
+	AuthenticationFunc: func(context.Context, *openapi3filter.AuthenticationInput) error { return nil },
 }
 
-var responseOptions = &openapi3filter.Options{MultiError: true, IncludeResponseStatus: true, SchemaValidationOptions: formatOptions}
+var responseOptions = &openapi3filter.Options{MultiError: true, IncludeResponseStatus: true}
 
 // ServeHTTP validates the request, passes it to the fake when it is fit to
 // reach it, validates the answer, records the exchange and sends the answer.

@@ -7,35 +7,11 @@ import (
 	"strings"
 
 	"github.com/saasconform/saasconform/harness/violation"
+	"github.com/saasconform/saasconform/spec"
 )
 
 // APIVersion is the only Fulfillment API version the fake serves.
 const APIVersion = "2018-08-31"
-
-// isGUID reports whether s is a GUID in the 8-4-4-4-12 hex form, in either
-// case: what the regexp
-// ^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$
-// accepts (precheck_test.go checks they agree), without a regexp run on
-// every call's two id headers.
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}
 
 // The id headers' canonical keys: Header.Get with a key already canonical
 // does not allocate a canonical copy on every call.
@@ -121,7 +97,7 @@ func checkHygiene(r *http.Request) []finding {
 				Rule: RuleRequestIDs, Severity: violation.Warning, Summary: h + " header missing",
 				Field: "header." + h, Want: "a GUID", Fix: "send a fresh GUID in " + h + " so calls can be traced with Microsoft support",
 			}})
-		case !isGUID(val):
+		case !spec.IsGUID(val):
 			out = append(out, finding{v: violation.Violation{
 				Rule: RuleRequestIDs, Severity: violation.Warning, Summary: h + " is not a GUID",
 				Field: "header." + h, Got: val, Want: "a GUID", Fix: "send a GUID (e.g. uuid.NewString()) in " + h,

@@ -98,6 +98,9 @@ func (s *Server) page(w http.ResponseWriter, _ *http.Request) {
 		d.Violations = append(d.Violations, vs[i])
 	}
 	d.Transcript = s.transcript()
+	if len(d.Transcript) > maxRows {
+		d.Transcript = d.Transcript[:maxRows] // newest first
+	}
 	for _, t := range d.Transcript {
 		if t.Result == "delivering…" {
 			d.Refresh = true

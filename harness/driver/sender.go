@@ -16,6 +16,7 @@ import (
 	"github.com/saasconform/saasconform/harness/identity"
 	"github.com/saasconform/saasconform/harness/marketplace"
 	"github.com/saasconform/saasconform/harness/violation"
+	"github.com/saasconform/saasconform/harness/window"
 )
 
 // Attempt is one POST of a webhook.
@@ -76,15 +77,19 @@ type Sender struct {
 	// Backoff is the wait before retry n (1-based); default 2^(n-1) seconds.
 	Backoff func(n int) time.Duration
 
+	// MaxKept bounds the deliveries Deliveries keeps (the newest); 0 keeps
+	// every one, as a run of the suites needs and a long-lived serve must not.
+	MaxKept int
+
 	mu         sync.Mutex
 	deliveries []Delivery
 }
 
-// Deliveries returns a copy of every delivery so far.
+// Deliveries returns a copy of every delivery so far (the newest MaxKept).
 func (s *Sender) Deliveries() []Delivery {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Delivery(nil), s.deliveries...)
+	return append([]Delivery(nil), window.Newest(s.deliveries, s.MaxKept)...)
 }
 
 // DeliveriesFor returns the deliveries of one subscription.
@@ -242,7 +247,7 @@ func (s *Sender) post(ctx context.Context, authorization string, body []byte) At
 
 func (s *Sender) keep(d Delivery) Delivery {
 	s.mu.Lock()
-	s.deliveries = append(s.deliveries, d)
+	s.deliveries, _ = window.Append(s.deliveries, d, s.MaxKept)
 	s.mu.Unlock()
 	return d
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/saasconform/saasconform/spec"
 )
 
 // App is a publisher's app registration in Entra ID: the client a publisher's
@@ -77,9 +79,9 @@ func LoadApps(data []byte) ([]App, error) {
 // validateApp checks one registration and names the offending field.
 func validateApp(a App) (field string, err error) {
 	switch {
-	case !isGUID(a.TenantID):
+	case !spec.IsGUID(a.TenantID):
 		return "tenantId", fmt.Errorf("%q is not a GUID", a.TenantID)
-	case !isGUID(a.ClientID):
+	case !spec.IsGUID(a.ClientID):
 		return "clientId", fmt.Errorf("%q is not a GUID", a.ClientID)
 	case strings.TrimSpace(a.Secret) == "":
 		return "secret", errors.New("is empty")
@@ -116,26 +118,4 @@ func fieldLine(item *yaml.Node, field string) int {
 		}
 	}
 	return item.Line
-}
-
-// isGUID reports whether s has the 8-4-4-4-12 hex form Entra uses for
-// tenant, client and object ids (no braces, no urn: prefix).
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }

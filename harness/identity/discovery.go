@@ -3,6 +3,8 @@ package identity
 import (
 	"net/http"
 	"strings"
+
+	"github.com/saasconform/saasconform/spec"
 )
 
 // tenantPlaceholder is what Entra's tenant-less discovery documents put
@@ -111,7 +113,7 @@ func (i *Issuer) discoverableTenant(w http.ResponseWriter, r *http.Request, tena
 	if isTenantless(tenant) {
 		return strings.ToLower(tenant), true
 	}
-	if !isGUID(tenant) || !i.knownTenant(tenant) {
+	if !spec.IsGUID(tenant) || !i.knownTenant(tenant) {
 		i.writeError(w, r, errUnknownTenant(tenant, "invalid_tenant"))
 		return "", false
 	}

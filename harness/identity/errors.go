@@ -6,6 +6,8 @@ import (
 	"net/http"
 
 	"github.com/google/uuid"
+
+	"github.com/saasconform/saasconform/spec"
 )
 
 // oauthError is an error answer in Entra's shape. Code 0 marks a condition
@@ -144,7 +146,7 @@ func (i *Issuer) writeError(w http.ResponseWriter, r *http.Request, e oauthError
 // correlationID is the request's client-request-id if it is a GUID, else a
 // fresh one.
 func correlationID(r *http.Request) string {
-	if id := r.Header.Get("client-request-id"); isGUID(id) {
+	if id := r.Header.Get("client-request-id"); spec.IsGUID(id) {
 		return id
 	}
 	return uuid.NewString()

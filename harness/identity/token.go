@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/saasconform/saasconform/spec"
 )
 
 // v2TokenResponse is the v2 endpoint's answer; expires_in is a number.
@@ -46,7 +48,7 @@ func (i *Issuer) serveToken(w http.ResponseWriter, r *http.Request, tenant strin
 		i.writeError(w, r, errTenantless(tenant))
 		return
 	}
-	if !isGUID(tenant) || !i.knownTenant(tenant) {
+	if !spec.IsGUID(tenant) || !i.knownTenant(tenant) {
 		i.writeError(w, r, errUnknownTenant(tenant, "invalid_request"))
 		return
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/saasconform/saasconform/spec"
 )
 
 func TestVerifyTimeBoundsOnTheFakeClock(t *testing.T) {
@@ -206,7 +208,7 @@ func TestWebhookTokenClaims(t *testing.T) {
 		if c["oid"] == c3["oid"] || c["oid"] == servicePrincipalID(contoso.TenantID, contoso.ClientID) {
 			t.Errorf("oid %v is not the marketplace's per-tenant service principal", c["oid"])
 		}
-		if !isGUID(c["oid"].(string)) {
+		if !spec.IsGUID(c["oid"].(string)) {
 			t.Errorf("oid %v is not a GUID", c["oid"])
 		}
 		if c["uti"] == c2["uti"] {

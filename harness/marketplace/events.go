@@ -1,6 +1,10 @@
 package marketplace
 
-import "time"
+import (
+	"time"
+
+	"github.com/saasconform/saasconform/harness/window"
+)
 
 // Event is a notification the marketplace sends a publisher's webhook: the
 // webhook sender listens for these and delivers Payload.
@@ -22,12 +26,14 @@ func (m *Marketplace) OnEvent(fn func(Event)) {
 	m.unlock()
 }
 
-// Events returns every event since New or the last Reset, oldest first.
+// Events returns every event since New or the last Reset (the newest
+// WithMaxEvents of them), oldest first.
 func (m *Marketplace) Events() []Event {
 	m.mu.Lock()
 	defer m.unlock()
-	out := make([]Event, len(m.st.events))
-	for i, e := range m.st.events {
+	evs := window.Newest(m.st.events, m.cfg.maxEvents)
+	out := make([]Event, len(evs))
+	for i, e := range evs {
 		out[i] = cloneEvent(e)
 	}
 	return out
@@ -61,7 +67,7 @@ func (m *Marketplace) eventLocked(r *subRecord, o *opRecord, now time.Time) Even
 			PurchaseToken:          nil,
 		},
 	}
-	m.st.events = append(m.st.events, e)
+	m.st.events, _ = window.Append(m.st.events, e, m.cfg.maxEvents)
 	return cloneEvent(e)
 }
 

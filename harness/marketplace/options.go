@@ -31,6 +31,7 @@ type config struct {
 	partnerNotifications     bool
 	outstandingOnlyReinstate bool
 	journal                  Journal
+	maxEvents                int
 }
 
 func defaultConfig() config {
@@ -216,4 +217,16 @@ func (cfg *config) apply(opts []Option) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// WithMaxEvents makes Events keep only the newest n events (n > 0); a
+// long-lived fake (serve) bounds them, a run of the suites keeps all.
+func WithMaxEvents(n int) Option {
+	return func(cfg *config) error {
+		if n < 1 {
+			return optErr("WithMaxEvents", "%d: want 1 or more", n)
+		}
+		cfg.maxEvents = n
+		return nil
+	}
 }

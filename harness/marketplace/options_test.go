@@ -67,3 +67,24 @@ func TestNewDefaults(t *testing.T) {
 		t.Fatalf("root base path = %d", rec.Code)
 	}
 }
+
+func TestWithMaxEventsKeepsTheNewest(t *testing.T) {
+	if _, err := New(WithMaxEvents(0)); err == nil || !strings.Contains(err.Error(), "WithMaxEvents") {
+		t.Errorf("WithMaxEvents(0) = %v", err)
+	}
+	m, _ := newFake(t, WithMaxEvents(2))
+	p := subscribed(t, m, "seats-monthly")
+	for _, q := range []int64{4, 5, 6} {
+		op, err := m.ChangeQuantity(p.SubscriptionID, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.CompleteOperation(p.SubscriptionID, op.ID, OpSucceeded); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evs := m.Events()
+	if len(evs) != 2 || *evs[1].Payload.Quantity != 6 || *evs[0].Payload.Quantity != 5 {
+		t.Fatalf("events = %+v", evs)
+	}
+}

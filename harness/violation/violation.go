@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/saasconform/saasconform/harness/window"
 )
 
 // Severity says whether a violation fails conformance or only warns.
@@ -99,23 +101,16 @@ func (l *Log) Keep(n int) {
 	l.mu.Unlock()
 }
 
-// trimLocked drops the oldest beyond max in one copy every max records,
-// not one by one.
+// trimLocked applies a bound set after violations were recorded.
 func (l *Log) trimLocked() {
-	if l.max > 0 && len(l.all) >= 2*l.max {
-		n := len(l.all) - l.max
-		l.dropped += n
-		l.all = append(l.all[:0:0], l.all[n:]...)
+	if kept := l.keptLocked(); len(kept) < len(l.all) {
+		l.dropped += len(l.all) - len(kept)
+		l.all = append(kept[:0:0], kept...)
 	}
 }
 
 // keptLocked is the window of violations the log answers for.
-func (l *Log) keptLocked() []Violation {
-	if l.max > 0 && len(l.all) > l.max {
-		return l.all[len(l.all)-l.max:]
-	}
-	return l.all
-}
+func (l *Log) keptLocked() []Violation { return window.Newest(l.all, l.max) }
 
 // Dropped reports how many of the oldest violations are no longer kept.
 func (l *Log) Dropped() int {
@@ -134,8 +129,9 @@ func (l *Log) Record(v Violation) {
 		v.Doc = DocFor(v.Rule)
 	}
 	l.mu.Lock()
-	l.all = append(l.all, v)
-	l.trimLocked()
+	var dropped int
+	l.all, dropped = window.Append(l.all, v, l.max)
+	l.dropped += dropped
 	watchers := append([]func(Violation){}, l.watchers...)
 	l.mu.Unlock()
 	for _, w := range watchers {

@@ -22,6 +22,7 @@ import (
 	"github.com/saasconform/saasconform/harness/clock"
 	"github.com/saasconform/saasconform/harness/control"
 	"github.com/saasconform/saasconform/harness/driver"
+	"github.com/saasconform/saasconform/harness/marketplace"
 	"github.com/saasconform/saasconform/harness/microsoft"
 	"github.com/saasconform/saasconform/harness/statefile"
 	"github.com/saasconform/saasconform/harness/tlsca"
@@ -159,7 +160,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		MarketplaceAddr: f.marketplaceAddr, IdentityAddr: f.identityAddr, Dir: caDir, State: state,
 		// A standing service keeps a bounded transcript and violation log;
 		// every violation is still printed as it happens.
-		MaxExchanges: 5000, MaxViolations: 10000})
+		MaxExchanges: 5000, MaxViolations: 10000, Marketplace: []marketplace.Option{marketplace.WithMaxEvents(5000)}})
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -173,7 +174,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		// Back-off waits in real time: the wall clock, not the fake one.
 		sender = &driver.Sender{URL: f.webhook, Client: client, Issuer: side.Identity, App: side.App,
-			Clock: clock.Real{}, Log: side.Log, Market: side.Marketplace}
+			Clock: clock.Real{}, Log: side.Log, Market: side.Marketplace, MaxKept: 5000}
 	}
 	ctrl, err := control.New(control.Config{Side: side, Sender: sender, LandingURL: f.landing})
 	if err != nil {

@@ -151,6 +151,7 @@ func TestServeStateSurvivesKill9(t *testing.T) {
 
 		// Two clients write as fast as the fake answers; the kill lands
 		// while their requests are in flight.
+		target := len(acked) + 40 // before the writers start: they change acked
 		var mu sync.Mutex
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
@@ -199,7 +200,6 @@ func TestServeStateSurvivesKill9(t *testing.T) {
 				}
 			}()
 		}
-		target := len(acked) + 40
 		for deadline := time.Now().Add(20 * time.Second); ; {
 			mu.Lock()
 			n := len(acked)
