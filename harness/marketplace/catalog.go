@@ -2,11 +2,13 @@ package marketplace
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -17,6 +19,28 @@ type Catalog struct {
 	offers []Offer
 	index  map[string]int              // offer id → position in offers
 	plans  map[string]map[string]*Plan // offer id → plan id → plan
+
+	// planLists is each offer's listAvailablePlans body, encoded once: a
+	// Catalog never changes, and the plan list is the fake's most asked
+	// and largest answer.
+	planLists     map[string][]byte
+	planListsOnce sync.Once
+}
+
+// planList is the encoded PlanList of every plan of an offer, private ones
+// included.
+func (c *Catalog) planList(offerID string) ([]byte, bool) {
+	c.planListsOnce.Do(func() {
+		c.planLists = map[string][]byte{}
+		for _, o := range c.offers {
+			out := PlanList{Plans: append([]Plan{}, o.Plans...)}
+			if b, err := json.Marshal(out); err == nil {
+				c.planLists[o.ID] = b
+			}
+		}
+	})
+	b, ok := c.planLists[offerID]
+	return b, ok
 }
 
 // Offer is one SaaS offer and its plans.

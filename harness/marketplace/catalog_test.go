@@ -1,6 +1,7 @@
 package marketplace
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -141,5 +142,21 @@ func TestLoadCatalogFile(t *testing.T) {
 	os.WriteFile(bad, []byte("offers: []\n"), 0o600)
 	if _, err := LoadCatalogFile(bad); err == nil || !strings.Contains(err.Error(), "bad.yaml") {
 		t.Fatalf("error does not name the file: %v", err)
+	}
+}
+
+// TestEncodedPlanListIsTheListItself: the plan list sent from the cache is
+// byte for byte what encoding the offer's plans gives, for every offer.
+func TestEncodedPlanListIsTheListItself(t *testing.T) {
+	m, _ := newFake(t)
+	for _, o := range m.Catalog().Offers() {
+		got, ok := m.Catalog().planList(o.ID)
+		want, _ := json.Marshal(PlanList{Plans: o.Plans})
+		if !ok || string(got) != string(want) {
+			t.Errorf("offer %s: cached %s\nwant %s", o.ID, got, want)
+		}
+	}
+	if _, ok := m.Catalog().planList("nope"); ok {
+		t.Error("an unknown offer has a plan list")
 	}
 }

@@ -210,6 +210,12 @@ func (m *Marketplace) listAvailablePlans(c *call) {
 	}
 	// Every plan of the offer is offered, private ones included: the fake's
 	// customers are always in the private audience.
+	if only == "" {
+		if b, ok := m.cfg.catalog.planList(r.sub.OfferID); ok {
+			c.respondEncoded(http.StatusOK, b)
+			return
+		}
+	}
 	out := PlanList{Plans: []Plan{}}
 	if i, ok := m.cfg.catalog.index[r.sub.OfferID]; ok {
 		for _, p := range m.cfg.catalog.offers[i].Plans {

@@ -86,6 +86,13 @@ func (c *call) respond(status int, body any) {
 	c.afterResponse()
 }
 
+// respondEncoded answers with body already encoded as JSON.
+func (c *call) respondEncoded(status int, body []byte) {
+	c.finish(status)
+	writeEncoded(c.w, status, body)
+	c.afterResponse()
+}
+
 // empty answers with no body (activate 200, PATCH operation 200).
 func (c *call) empty(status int) {
 	c.finish(status)
@@ -147,6 +154,11 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 		status = http.StatusInternalServerError
 		data = []byte(`{"error":{"code":"InternalServerError","message":"fake marketplace could not encode its response"}}`)
 	}
+	writeEncoded(w, status, data)
+}
+
+// writeEncoded sends data, JSON already, with its length.
+func writeEncoded(w http.ResponseWriter, status int, data []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(data)))
