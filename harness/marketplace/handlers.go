@@ -197,7 +197,7 @@ func (m *Marketplace) getSubscription(c *call) {
 		c.notFound("subscription")
 		return
 	}
-	c.respond(http.StatusOK, cloneSubscription(r.sub))
+	c.respondEncoded(http.StatusOK, r.encoded())
 }
 
 func (m *Marketplace) listAvailablePlans(c *call) {

@@ -59,7 +59,8 @@ type tokenState struct {
 }
 
 // dirty is what changed under the current hold of the lock. It is tracked
-// only when there is a journal.
+// only when there is a journal; touchSub also drops the subscription's
+// cached JSON, with or without one.
 type dirty struct {
 	subs     map[*subRecord]struct{}
 	ops      map[*opRecord]struct{}
@@ -70,6 +71,7 @@ type dirty struct {
 }
 
 func (m *Marketplace) touchSub(r *subRecord) {
+	r.enc = nil // the cached JSON is stale
 	if m.cfg.journal != nil {
 		m.dirty.subs[r] = struct{}{}
 		m.dirty.n++

@@ -162,6 +162,15 @@ func TestJournalRestoresExactlyTheSameState(t *testing.T) {
 				}
 			}
 		}
+		// GET answers from a cached encoding: after every step it must
+		// still be exactly the subscription as it is now.
+		if p, ok := pick(); ok {
+			rec := do(t, m, "GET", "/saas/subscriptions/"+p.SubscriptionID+api, "")
+			s, _ := m.Subscription(p.SubscriptionID)
+			if want, _ := json.Marshal(s); rec.Code != 200 || rec.Body.String() != string(want) {
+				t.Fatalf("step %d: GET answered a stale subscription:\n got %s\nwant %s", step, rec.Body, want)
+			}
+		}
 		if step%150 == 0 {
 			want := dump(m)
 			if got := dump(restored(t, path, clk)); got != want {

@@ -2,6 +2,7 @@ package marketplace
 
 import (
 	"container/heap"
+	"encoding/json"
 	"sort"
 	"strings"
 	"time"
@@ -42,6 +43,24 @@ type subRecord struct {
 	seq      uint64 // creation sequence: the continuation token points at it
 	resolved bool   // resolve returned it at least once (FUL-ACTIVATE-02)
 	ops      []*opRecord
+	// enc is sub encoded as JSON, made on the first GET after a change and
+	// dropped by touchSub, which every change of sub calls (the journal
+	// relies on the same marks: persist_test.go proves none is missing).
+	// A slice handed out is never written again, so it may be sent after
+	// the lock is released.
+	enc []byte
+}
+
+// encoded is the subscription as JSON; the caller holds the lock.
+func (r *subRecord) encoded() []byte {
+	if r.enc == nil {
+		b, err := json.Marshal(r.sub)
+		if err != nil { // only a time outside years 0-9999 fails
+			return []byte(`{"error":{"code":"InternalServerError","message":"fake marketplace could not encode the subscription"}}`)
+		}
+		r.enc = b
+	}
+	return r.enc
 }
 
 // opRecord is an operation plus how it ends.
