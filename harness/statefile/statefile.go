@@ -69,7 +69,7 @@ type File struct {
 	err    error
 	buf    []byte
 	loaded []Record
-	// Dropped is the length in bytes of a torn last line Open cut off, 0
+	// dropped is the length in bytes of a torn last line Open cut off, 0
 	// when the file ended cleanly.
 	dropped int
 }
@@ -227,13 +227,6 @@ func (sf *File) Loaded() []Record {
 	out := sf.loaded
 	sf.loaded = nil
 	return out
-}
-
-// Len is the number of live records.
-func (sf *File) Len() int {
-	sf.mu.Lock()
-	defer sf.mu.Unlock()
-	return len(sf.live)
 }
 
 // Err is the first write error, nil while the file is healthy.
