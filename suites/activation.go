@@ -10,8 +10,11 @@ import (
 
 var _ = Describe("Activation", Label("flow:activation"), func() {
 	It("activates a flat-rate purchase with the plan resolve returned",
-		Label("FUL-ACTIVATE-01", "FUL-ACTIVATE-02", "STATE-06"), func(ctx SpecContext) {
+		Label("FUL-ACTIVATE-01", "FUL-ACTIVATE-02", "FUL-ACTIVATE-04", "STATE-06"), func(ctx SpecContext) {
 			f := begin(ctx, target.CapLanding, target.CapActivate)
+			// The path every other spec stands on: when it is broken, this
+			// spec names the root cause and the others are blocked by it.
+			f.ownFoundation()
 			p := f.buyActive(marketplace.PurchaseRequest{PlanID: plans().Flat})
 			f.expectView(p.SubscriptionID, "after activation")
 			f.done()

@@ -231,7 +231,7 @@ func (f *flow) chgExpectRead(subID, opID string) {
 	f.record(violationFor("WH-VERIFY-01", subID, "the webhook "+verdict,
 		"no GET …/operations/"+opID, "GET the operation before acting on the notification",
 		"treat the notification as a hint: GET the operation it names and act on what Microsoft says"))
-	Fail(fmt.Sprintf("WH-VERIFY-01: the publisher %s\n%s", verdict, f.violationText()))
+	fail(fmt.Sprintf("WH-VERIFY-01: the publisher %s\n%s", verdict, f.violationText()))
 }
 
 // chgAwaitAnswer waits for the publisher to accept or refuse a customer
@@ -264,7 +264,7 @@ func (f *flow) chgExpectRefused(subID, opID string, d driver.Delivery, what stri
 		f.record(violationFor("WH-ACK-02", subID, summary, got,
 			"PATCH the operation with Failure (or answer 4xx) within "+env.Target.Timeouts.WebhookAck.String(),
 			`answer the webhook 200, GET the operation, then PATCH it with {"status":"Failure"}`))
-		Fail(fmt.Sprintf("WH-ACK-02: %s\n%s", summary, f.violationText()))
+		fail(fmt.Sprintf("WH-ACK-02: %s\n%s", summary, f.violationText()))
 	}
 	if last := d.Attempts[len(d.Attempts)-1]; last.Status >= 500 || last.Status == 0 {
 		got := statusText(last.Status)
@@ -325,13 +325,13 @@ func (f *flow) chgExpectFollowed(subID string) string {
 		}
 	}
 	if opID == "" {
-		Fail(fmt.Sprintf("the publisher made no PATCH of subscription %s that Microsoft accepted (202)\n%s", subID, f.violationText()))
+		fail(fmt.Sprintf("the publisher made no PATCH of subscription %s that Microsoft accepted (202)\n%s", subID, f.violationText()))
 	}
 	summary := "the publisher did not follow Operation-Location until operation " + opID + " was final"
 	f.record(violationFor("FUL-UPDATE-02", subID, summary, "no GET of the operation showing Succeeded or Failed",
 		"GET Operation-Location until the status is Succeeded or Failed",
 		"202 means accepted, not done: poll the Operation-Location and update your records only when it says Succeeded"))
-	Fail(fmt.Sprintf("FUL-UPDATE-02: %s\n%s", summary, f.violationText()))
+	fail(fmt.Sprintf("FUL-UPDATE-02: %s\n%s", summary, f.violationText()))
 	return ""
 }
 

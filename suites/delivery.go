@@ -61,7 +61,7 @@ var _ = Describe("Webhook delivery", Label("flow:delivery"), func() {
 					"webhook refused a notification with fields it does not know",
 					fmt.Sprintf("%s %s", statusText(last.Status), clip(strings.TrimSpace(last.Body+" "+last.Err))), "200",
 					"decode webhook payloads leniently: ignore unknown fields (Microsoft adds fields without notice)"))
-				Fail(fmt.Sprintf("WH-PAYLOAD-02: the webhook refused a payload with extra fields:\n%s", f.violationText()))
+				fail(fmt.Sprintf("WH-PAYLOAD-02: the webhook refused a payload with extra fields:\n%s", f.violationText()))
 			}
 			op = f.awaitAnswer(p.SubscriptionID, op.ID)
 			Expect(op.Status).To(Equal(marketplace.OpSucceeded), "the change to %s was not applied\n%s", to, f.violationText())
@@ -141,7 +141,7 @@ func (f *flow) expectNoSecondAnswer(subID, opID string, mark int) {
 					fmt.Sprintf("%s %s → %d", e.Method, e.URL, e.Status), "no second PATCH of operation "+opID,
 					"remember the operation ids you have handled and acknowledge a repeat with 200 and nothing else"))
 				f.expectNoRule("FUL-OP-01")
-				Fail("WH-IDEMP-01: the publisher answered operation " + opID + " again on a duplicate delivery\n" + f.violationText())
+				fail("WH-IDEMP-01: the publisher answered operation " + opID + " again on a duplicate delivery\n" + f.violationText())
 			}
 		}
 		f.expectNoRule("FUL-OP-01")
@@ -278,7 +278,7 @@ func (f *flow) blamedView(subID, when string, blame func(marketplace.Subscriptio
 func (f *flow) failView(subID, when string, gap []driver.Mismatch, why string) {
 	GinkgoHelper()
 	f.record(driver.MismatchViolation(f.sub(subID), gap, when))
-	Fail(fmt.Sprintf("STATE-06: the publisher's view differs from Microsoft's %s, %s:\n%sviolations:\n%s",
+	fail(fmt.Sprintf("STATE-06: the publisher's view differs from Microsoft's %s, %s:\n%sviolations:\n%s",
 		when, why, sideBySide(gap), f.violationText()))
 }
 
@@ -304,7 +304,7 @@ func (f *flow) expectReadsOperation(subID, opID string) {
 				"the publisher never read the operation its notification named",
 				"no GET /saas/subscriptions/"+subID+"/operations/"+opID, "GET operation, then act on what it says",
 				"a notification only says which operation to look at: GET it and act on the operation, never on the payload alone"))
-			Fail("WH-VERIFY-01: the publisher never read operation " + opID + " after its notification\n" + f.violationText())
+			fail("WH-VERIFY-01: the publisher never read operation " + opID + " after its notification\n" + f.violationText())
 		}
 		select {
 		case <-f.ctx.Done():

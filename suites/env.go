@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -79,6 +80,9 @@ func Prepare(ctx context.Context, cfg Config) (e *Env, err error) {
 		cat, err := marketplace.LoadCatalogFile(p)
 		if err != nil {
 			return nil, err
+		}
+		if err := catalogServes(cat, t); err != nil {
+			return nil, fmt.Errorf("suites: %s: %w", p, err)
 		}
 		mopts = append(mopts, marketplace.WithCatalog(cat))
 	}
@@ -154,6 +158,35 @@ func Prepare(ctx context.Context, cfg Config) (e *Env, err error) {
 			}}
 	}
 	return e, nil
+}
+
+// catalogServes checks that an offers file has every kind of plan the
+// target's capabilities need, so a run never starts only to fail most specs
+// with "unknown plan". The specs use the first offer.
+func catalogServes(cat *marketplace.Catalog, t *target.Config) error {
+	offers := cat.Offers()
+	if len(offers) == 0 {
+		return errors.New("the offers file has no offer")
+	}
+	pl := plansOf(offers[0], t.Publisher.Rejects)
+	var missing []string
+	need := func(ok bool, what string, caps ...target.Capability) {
+		for _, c := range caps {
+			if t.Has(c) && !ok {
+				missing = append(missing, fmt.Sprintf("%s (for capability %s)", what, c))
+				return
+			}
+		}
+	}
+	need(pl.Flat != "", "a public flat-rate plan the app does not refuse (isPricePerSeat: false, not in publisher.rejects.plans)",
+		target.CapLanding, target.CapActivate)
+	need(pl.Seat != "", "a public per-seat plan (isPricePerSeat: true)", target.CapChangeQuantity)
+	need(pl.Trial != "", "a public plan with a free trial (hasFreeTrials: true)", target.CapFreeTrial)
+	need(pl.OtherFlat != "" || pl.Seat != "" || pl.Trial != "", "a second public plan to change to", target.CapChangePlan)
+	if len(missing) > 0 {
+		return fmt.Errorf("offer %s lacks %s; add the plan or remove the capability", pl.Offer, strings.Join(missing, "; "))
+	}
+	return nil
 }
 
 // visitorFor builds the landing visitor the config asks for.

@@ -33,7 +33,12 @@ type flow struct {
 	logMark   int
 	exchMark  int
 	delivMark int
+	blocked   *foundationResult // set when the spec stopped on a broken foundation
 }
+
+// current is the spec running now (specs run one at a time): the fail
+// handler reads its violations to name the cause of a failure.
+var current *flow
 
 // begin starts a spec, skipping it with the reason when the target lacks a
 // capability it needs.
@@ -46,7 +51,11 @@ func begin(ctx context.Context, needs ...target.Capability) *flow {
 		}
 	}
 	f := &flow{ctx: ctx, logMark: env.MS.Log.Len(), exchMark: len(env.MS.Exchanges()), delivMark: len(env.Sender.Deliveries())}
-	DeferCleanup(f.report)
+	current = f
+	DeferCleanup(func() {
+		f.report()
+		current = nil
+	})
 	return f
 }
 
@@ -61,24 +70,32 @@ func (f *flow) needProbe() {
 // needAction skips the spec when the target cannot be made to act.
 func (f *flow) needAction(name string) *target.Action {
 	GinkgoHelper()
-	a := env.Target.Publisher.Actions
-	var act *target.Action
-	if a != nil {
-		switch name {
-		case "changePlan":
-			act = a.ChangePlan
-		case "changeQuantity":
-			act = a.ChangeQuantity
-		case "cancel":
-			act = a.Cancel
-		case "reconcile":
-			act = a.Reconcile
-		}
-	}
+	act := actionNamed(name)
 	if act == nil {
 		Skip(fmt.Sprintf("no publisher.actions.%s in the target config: the publisher cannot be asked to do it", name))
 	}
 	return act
+}
+
+// actionNamed is the configured action of that YAML name, or nil.
+func actionNamed(name string) *target.Action {
+	a := env.Target.Publisher.Actions
+	if a == nil {
+		return nil
+	}
+	switch name {
+	case "activate":
+		return a.Activate
+	case "changePlan":
+		return a.ChangePlan
+	case "changeQuantity":
+		return a.ChangeQuantity
+	case "cancel":
+		return a.Cancel
+	case "reconcile":
+		return a.Reconcile
+	}
+	return nil
 }
 
 // violations are the ones this spec caused: recorded since it began, on its
@@ -120,7 +137,7 @@ func (f *flow) expectNoViolations() {
 		}
 	}
 	if len(errs) > 0 {
-		Fail(fmt.Sprintf("%d contract violation(s):\n  %s", len(errs), strings.Join(errs, "\n  ")))
+		fail(fmt.Sprintf("%d contract violation(s):\n  %s", len(errs), strings.Join(errs, "\n  ")))
 	}
 }
 
@@ -135,12 +152,17 @@ func (f *flow) expectNoRule(rule string) {
 		}
 	}
 	if len(hits) > 0 {
-		Fail(fmt.Sprintf("%s broken:\n  %s", rule, strings.Join(hits, "\n  ")))
+		fail(fmt.Sprintf("%s broken:\n  %s", rule, strings.Join(hits, "\n  ")))
 	}
 }
 
-// record adds a violation the spec itself found.
+// record adds a violation the spec itself found. Nothing is recorded once
+// the spec is interrupted: what a cut-short wait saw says nothing about the
+// app.
 func (f *flow) record(v violation.Violation) {
+	if f.ctx.Err() != nil {
+		return
+	}
 	if v.At.IsZero() {
 		v.At = env.MS.Clock.Now()
 	}
@@ -167,11 +189,14 @@ func plans() Plans {
 	GinkgoHelper()
 	offers := env.MS.Marketplace.Catalog().Offers()
 	Expect(offers).NotTo(BeEmpty(), "the catalog has no offers")
-	o := offers[0]
+	return plansOf(offers[0], env.Target.Publisher.Rejects)
+}
+
+// plansOf sorts an offer's plans by the roles specs need them in.
+func plansOf(o marketplace.Offer, rejects target.Rejects) Plans {
 	var p Plans
 	p.Offer = o.ID
 	refused := map[string]bool{}
-	rejects := env.Target.Publisher.Rejects
 	for _, id := range rejects.Plans {
 		refused[id] = true
 	}
@@ -234,13 +259,31 @@ func (f *flow) visit(token string) driver.Visit {
 	return v
 }
 
-// activate walks a purchase through the landing page and waits until
-// Microsoft shows it Subscribed.
+// activate walks a purchase through the landing page (and the back-office
+// step, when the target names one) and waits until Microsoft shows it
+// Subscribed. A spec gets here only when the path works (requireFoundation);
+// if this purchase stalls all the same, the failure says where it stopped.
 func (f *flow) activate(p marketplace.Purchase) driver.Visit {
 	GinkgoHelper()
-	v := f.visit(p.Token)
-	Expect(v.Landing.Status).To(BeNumerically("<", 500), "landing page answered %d:\n%s", v.Landing.Status, clip(v.Landing.Body))
-	f.waitStatus(p.SubscriptionID, marketplace.Subscribed)
+	f.requireFoundation()
+	v, verr := env.Visitor.Visit(f.ctx, env.Target.Publisher.LandingPage, p.Token)
+	var actStatus int
+	var actBody string
+	if verr == nil && env.Target.Publisher.Actions != nil && env.Target.Publisher.Actions.Activate != nil {
+		actStatus, actBody = f.callAction("activate", p.SubscriptionID, "", 0)
+	}
+	st := f.awaitStatus(p.SubscriptionID, marketplace.Subscribed)
+	if !st.reached {
+		if f.ctx.Err() != nil {
+			return v
+		}
+		if !f.brokeOn(p.SubscriptionID) && verr == nil {
+			f.record(violationFor("FUL-ACTIVATE-04", p.SubscriptionID,
+				"a purchase the customer configured on the landing page was never activated",
+				"Microsoft still shows "+string(st.status)+" "+st.why, "an activate call that turns it Subscribed", activationFix(v)))
+		}
+		fail("the purchase was not activated through the landing page\n" + f.diagnose(p, v, verr, actStatus, actBody, st))
+	}
 	return v
 }
 
@@ -338,7 +381,7 @@ func (f *flow) event(opID string) marketplace.WebhookPayload {
 			return e.Payload
 		}
 	}
-	Fail("no webhook event for operation " + opID)
+	fail("no webhook event for operation " + opID)
 	return marketplace.WebhookPayload{}
 }
 
@@ -371,7 +414,7 @@ func (f *flow) customer(action marketplace.Action, subID string, arg ...any) (ma
 	case marketplace.ActionUnsubscribe:
 		op, err = m.Unsubscribe(subID)
 	default:
-		Fail("unknown customer action " + string(action))
+		fail("unknown customer action " + string(action))
 	}
 	Expect(err).NotTo(HaveOccurred(), "customer action %s on %s", action, subID)
 	return op, f.notify(op)
@@ -382,7 +425,7 @@ func (f *flow) expectAcked(d driver.Delivery) {
 	GinkgoHelper()
 	if !d.Acked() {
 		last := d.Attempts[len(d.Attempts)-1]
-		Fail(fmt.Sprintf("the webhook did not acknowledge %s: status %d %s after %d attempt(s)\n%s",
+		fail(fmt.Sprintf("the webhook did not acknowledge %s: status %d %s after %d attempt(s)\n%s",
 			d.Payload.Action, last.Status, last.Err, len(d.Attempts), f.violationText()))
 	}
 }
@@ -455,7 +498,7 @@ func (f *flow) expectView(subID, when string) {
 		last = []driver.Mismatch{{Field: "subscription", Microsoft: string(sub.SaasSubscriptionStatus), Publisher: lastErr.Error()}}
 	}
 	f.record(driver.MismatchViolation(sub, last, when))
-	Fail(fmt.Sprintf("the publisher's view differs from Microsoft's %s:\n%s", when, sideBySide(last)))
+	fail(fmt.Sprintf("the publisher's view differs from Microsoft's %s:\n%s", when, sideBySide(last)))
 }
 
 func sideBySide(ms []driver.Mismatch) string {
@@ -472,16 +515,36 @@ func sideBySide(ms []driver.Mismatch) string {
 // act calls one of the publisher's action endpoints and returns its status.
 func (f *flow) act(name, subID, planID string, qty int64) (int, string) {
 	GinkgoHelper()
-	a := f.needAction(name)
+	f.needAction(name)
+	status, body := f.callAction(name, subID, planID, qty)
+	if status == 0 {
+		fail(fmt.Sprintf("the harness asked the app to %s (publisher.actions.%s) and got no answer: %s", name, name, body))
+	}
+	By(fmt.Sprintf("the publisher was asked to %s: %d", name, status))
+	return status, body
+}
+
+// callAction calls a configured action and returns its status and the
+// start of its body; status 0 and the error text when there was no answer.
+func (f *flow) callAction(name, subID, planID string, qty int64) (int, string) {
+	a := actionNamed(name)
+	if a == nil {
+		return 0, "no publisher.actions." + name
+	}
 	url, err := target.RenderURL(a.URL, env.Vars, target.SubVars{SubscriptionID: subID, PlanID: planID, Quantity: qty})
-	Expect(err).NotTo(HaveOccurred())
+	if err != nil {
+		return 0, err.Error()
+	}
 	req, err := http.NewRequestWithContext(f.ctx, a.Method, url, nil)
-	Expect(err).NotTo(HaveOccurred())
+	if err != nil {
+		return 0, err.Error()
+	}
 	resp, err := env.Client.Do(req)
-	Expect(err).NotTo(HaveOccurred(), "publisher action %s", name)
+	if err != nil {
+		return 0, err.Error()
+	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	By(fmt.Sprintf("the publisher was asked to %s: %d", name, resp.StatusCode))
 	return resp.StatusCode, string(body)
 }
 

@@ -29,7 +29,7 @@ var _ = ReportAfterSuite("saasconform reports", func(r Report) {
 // or cut short; without Ginkgo's report (it never got that far) the reports
 // still hold the violations, exchanges, deliveries and logs recorded.
 func writeReports(ctx context.Context, o Options, e *Env) error {
-	if o.HTML == "" && o.Markdown == "" && o.Report == "" {
+	if o.HTML == "" && o.Markdown == "" && o.Report == "" && o.Console == nil {
 		return nil
 	}
 	d := report.RunData{ToolVersion: o.ToolVersion, Violations: e.MS.Log.All(), Exchanges: e.MS.Exchanges(),
@@ -63,6 +63,9 @@ func writeReports(ctx context.Context, o Options, e *Env) error {
 	d.Reason = strings.Join(reasons, "; ")
 	r := report.Build(gr, d)
 	var errs []error
+	if o.Console != nil {
+		errs = append(errs, report.WriteConsole(o.Console, r))
+	}
 	for _, out := range []struct {
 		path  string
 		write func(io.Writer, *report.Report) error

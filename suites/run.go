@@ -18,12 +18,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
 	. "github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
 	. "github.com/onsi/gomega"
 )
 
@@ -38,15 +41,68 @@ type Options struct {
 	ToolVersion string // shown in the reports; "" means the binary's build info
 	LabelFilter string // Ginkgo label filter, e.g. "flow:landing || WH-AUTH-01"
 	Focus       []string
-	Verbose     bool
-	NoColor     bool
+	// Seed orders the specs (they run in a random order); 0 picks one. The
+	// seed used is printed and kept in the reports, so an order can be
+	// run again.
+	Seed    int64
+	Verbose bool
+	NoColor bool
+	// Console, when set, gets a short plain-text account of the run after
+	// it: the verdict, the totals and each cause once, with its fix.
+	Console io.Writer
 }
 
 // ErrSetup marks failures to bring the run up (config, ports, the publisher
 // not starting): the CLI answers them with exit code 2.
 var ErrSetup = errors.New("setup failed")
 
+// ErrNoSpecs is a run in which no spec was executed: a filter that matched
+// nothing, or every spec skipped. It wraps ErrSetup (exit code 2): a run
+// that checked nothing must not read as a pass.
+var ErrNoSpecs = fmt.Errorf("%w: no spec ran", ErrSetup)
+
 var once sync.Mutex
+
+// nothingRan says why no spec was executed in r, or "" when one was.
+func nothingRan(r *types.Report, o Options) string {
+	if r == nil {
+		return ""
+	}
+	skips := map[string]int{}
+	var order []string
+	for _, s := range r.SpecReports {
+		if s.LeafNodeType != types.NodeTypeIt {
+			continue
+		}
+		switch s.State {
+		case types.SpecStateSkipped, types.SpecStatePending:
+			if msg := s.Failure.Message; msg != "" {
+				if skips[msg] == 0 {
+					order = append(order, msg)
+				}
+				skips[msg]++
+			}
+		default:
+			return ""
+		}
+	}
+	if len(order) == 0 {
+		why := "no spec matched"
+		if o.LabelFilter != "" {
+			why += fmt.Sprintf(" --label-filter %q", o.LabelFilter)
+		}
+		if len(o.Focus) > 0 {
+			why += fmt.Sprintf(" --focus %q", o.Focus)
+		}
+		return why + " (saasconform rules lists the specs and their labels)"
+	}
+	var b strings.Builder
+	b.WriteString("every spec that was selected skipped itself:")
+	for _, m := range order {
+		fmt.Fprintf(&b, "\n  %d × %s", skips[m], m)
+	}
+	return b.String()
+}
 
 // Run runs every spec against cfg's target from a Go test.
 func Run(t *testing.T, cfg Config) {
@@ -94,18 +150,30 @@ func run(t GinkgoTestingT, ctx context.Context, cfg Config, o Options, testing *
 	suiteCfg.LabelFilter = o.LabelFilter
 	suiteCfg.FocusStrings = o.Focus
 	suiteCfg.RandomizeAllSpecs = true
+	if o.Seed != 0 {
+		suiteCfg.RandomSeed = o.Seed
+	}
 	reporterCfg.JSONReport = o.JSON
 	reporterCfg.NoColor = o.NoColor || testing == nil && os.Getenv("NO_COLOR") != ""
 	if o.Verbose {
 		reporterCfg.Verbose = true
 	}
-	RegisterFailHandler(Fail)
+	RegisterFailHandler(failWithCause)
 	finalReport = nil
+	resetFoundation()
 	passed := RunSpecs(t, "SaaS fulfillment conformance", suiteCfg, reporterCfg)
 	// Written whatever happened to the specs: the data is what was recorded.
 	errs := []error{writeReports(ctx, o, e), writeJUnit(o.JUnit)}
 	if o.Violations != "" {
 		errs = append(errs, writeViolations(o.Violations, e))
 	}
-	return passed, errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return passed, err
+	}
+	if ctx.Err() == nil {
+		if why := nothingRan(finalReport, o); why != "" {
+			return false, fmt.Errorf("%w: %s", ErrNoSpecs, why)
+		}
+	}
+	return passed, nil
 }

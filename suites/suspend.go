@@ -42,7 +42,7 @@ var _ = Describe("Suspend and reinstate", Label("flow:suspend"), func() {
 					fmt.Sprintf("Reinstate operation %s (PATCHes: %s)", op.Status, strings.Join(f.patchesOf(op.ID), "; ")),
 					"Reinstate Succeeded",
 					"keep the account's data while it is suspended, so a Reinstate can restore it; accept the Reinstate with PATCH Success"))
-				Fail(fmt.Sprintf("STATE-04: the Reinstate operation ended %s\n%s", op.Status, f.violationText()))
+				fail(fmt.Sprintf("STATE-04: the Reinstate operation ended %s\n%s", op.Status, f.violationText()))
 			}
 			f.waitStatus(p.SubscriptionID, marketplace.Subscribed)
 			f.settledView(p.SubscriptionID, "after Reinstate", false)

@@ -55,7 +55,7 @@ var _ = Describe("Cancellation", Label("flow:unsubscribe"), func() {
 					"DELETE answered 202 but the publisher never followed Operation-Location",
 					"no GET operation after the DELETE", "GET "+opID+" until Succeeded or Failed",
 					"after a 202, poll the Operation-Location URL until the operation is final; do not assume success"))
-				Fail("FUL-UPDATE-02: the publisher did not follow the DELETE's operation\n" + f.violationText())
+				fail("FUL-UPDATE-02: the publisher did not follow the DELETE's operation\n" + f.violationText())
 			}
 			f.waitStatus(p.SubscriptionID, marketplace.Unsubscribed)
 			f.settledView(p.SubscriptionID, "after the publisher cancelled", false)

@@ -107,7 +107,7 @@ func forgeryNamed(name string, v identity.TokenVersion) identity.Forgery {
 			return fg
 		}
 	}
-	Fail("the identity provider mints no forgery named " + name)
+	fail("the identity provider mints no forgery named " + name)
 	return identity.Forgery{}
 }
 
@@ -132,7 +132,7 @@ func (f *flow) expectUntouched(subID string, fg identity.Forgery) {
 				"a refused forged webhook call ("+fg.Name+") still changed the account",
 				"publisher status "+v.Status+" ("+v.RawStatus+")", string(marketplace.Subscribed)+", untouched",
 				"authenticate the call before reading, queueing or acting on its body: "+fg.Check))
-			Fail("WH-AUTH-01: a forged webhook call changed the publisher's view\n" + f.violationText())
+			fail("WH-AUTH-01: a forged webhook call changed the publisher's view\n" + f.violationText())
 		}
 		select {
 		case <-ctx.Done():

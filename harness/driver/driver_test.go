@@ -270,9 +270,17 @@ func TestProbeMapsAndCompares(t *testing.T) {
 	if _, err := p.Read(context.Background(), "missing"); err != ErrUnknownToPublisher {
 		t.Errorf("404: %v", err)
 	}
-	p.Fields[FieldPlanID] = "$.nothing"
+	p.Fields[FieldStatus] = "$.nothing"
 	if _, err := p.Read(context.Background(), "s1"); err == nil || !strings.Contains(err.Error(), "no field") {
-		t.Errorf("bad path: %v", err)
+		t.Errorf("status at a path that is not there: %v", err)
+	}
+	p.Fields[FieldStatus], p.Fields[FieldPlanID] = "$.state", "$.nothing.deeper"
+	if _, err := p.Read(context.Background(), "s1"); err == nil || !strings.Contains(err.Error(), "no field") {
+		t.Errorf("a path through a missing object: %v", err)
+	}
+	p.Fields[FieldPlanID] = "$.nothing"
+	if v, err := p.Read(context.Background(), "s1"); err != nil || v.PlanID != "" {
+		t.Errorf("an optional field left out reads as none: %+v %v", v, err)
 	}
 }
 
@@ -288,6 +296,64 @@ func TestLookupPaths(t *testing.T) {
 	for _, bad := range []string{"a.b", "$.a.b[9]", "$.a.b[x]", "$.a..b", "$.a.b[0", "$.a.z", "$a"} {
 		if _, err := lookup(doc, bad); err == nil {
 			t.Errorf("%s: no error", bad)
+		}
+	}
+}
+
+// TestProbeCompareIsSemantic: the ways correct apps record the same fact
+// differently are not differences (each case blamed a correct app before),
+// and real differences still are.
+func TestProbeCompareIsSemantic(t *testing.T) {
+	three := int64(3)
+	flat := marketplace.Subscription{SaasSubscriptionStatus: marketplace.Subscribed, PlanID: "flat-monthly"}
+	seats := marketplace.Subscription{SaasSubscriptionStatus: marketplace.Subscribed, PlanID: "seats-monthly", Quantity: &three}
+	p := &Probe{Fields: map[string]string{FieldStatus: "$.s", FieldPlanID: "$.p", FieldQuantity: "$.q"},
+		StatusMap: map[string]string{"active": "Subscribed", "suspended": "Suspended"}}
+	same := []struct {
+		name string
+		sub  marketplace.Subscription
+		body string
+	}{
+		{"flat plan, seats stored as 0", flat, `{"s":"active","p":"flat-monthly","q":0}`},
+		{"flat plan, seats null", flat, `{"s":"active","p":"flat-monthly","q":null}`},
+		{"flat plan, seats 1", flat, `{"s":"active","p":"flat-monthly","q":1}`},
+		{"flat plan, seats as a string", flat, `{"s":"active","p":"flat-monthly","q":"0"}`},
+		{"status in another case than the map", flat, `{"s":"Active","p":"flat-monthly","q":0}`},
+		{"status with spaces", flat, `{"s":" ACTIVE ","p":"flat-monthly"}`},
+		{"Microsoft's own word in another case", flat, `{"s":"SUBSCRIBED","p":"flat-monthly"}`},
+		{"plan id upper-cased", flat, `{"s":"active","p":"FLAT-MONTHLY"}`},
+		{"seats as a float", seats, `{"s":"active","p":"seats-monthly","q":3.0}`},
+		{"seats as a string", seats, `{"s":"active","p":"seats-monthly","q":"3"}`},
+	}
+	for _, c := range same {
+		v, err := p.Map([]byte(c.body))
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if ms := Compare(c.sub, v); len(ms) != 0 {
+			t.Errorf("%s: blamed %+v", c.name, ms)
+		}
+	}
+	differ := []struct {
+		name, body, field string
+	}{
+		{"per-seat plan, seats 0", `{"s":"active","p":"seats-monthly","q":0}`, FieldQuantity},
+		{"per-seat plan, seats absent", `{"s":"active","p":"seats-monthly","q":null}`, FieldQuantity},
+		{"per-seat plan, seats 1", `{"s":"active","p":"seats-monthly","q":1}`, FieldQuantity},
+		{"another status", `{"s":"suspended","p":"seats-monthly","q":3}`, FieldStatus},
+		{"an unmapped status", `{"s":"frozen","p":"seats-monthly","q":3}`, FieldStatus},
+		{"another plan", `{"s":"active","p":"seats-yearly","q":3}`, FieldPlanID},
+	}
+	for _, c := range differ {
+		v, err := p.Map([]byte(c.body))
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		ms := Compare(seats, v)
+		if len(ms) != 1 || ms[0].Field != c.field {
+			t.Errorf("%s: mismatches %+v, want one on %s", c.name, ms, c.field)
 		}
 	}
 }

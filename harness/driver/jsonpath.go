@@ -32,6 +32,9 @@ func lookup(doc any, path string) (any, error) {
 				return nil, fmt.Errorf("%q: not an object before .%s", path, key)
 			}
 			if cur, ok = obj[key]; !ok {
+				if rest == "" {
+					return nil, &absentError{path: path, key: key}
+				}
 				return nil, fmt.Errorf("%q: no field %q", path, key)
 			}
 		case '[':
@@ -55,3 +58,10 @@ func lookup(doc any, path string) (any, error) {
 	}
 	return cur, nil
 }
+
+// absentError is a path whose last name is missing from an object that is
+// there: the app left the field out, which for an optional field (seats on
+// a flat plan) means "none" rather than a broken path.
+type absentError struct{ path, key string }
+
+func (e *absentError) Error() string { return fmt.Sprintf("%q: no field %q", e.path, e.key) }

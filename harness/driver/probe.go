@@ -3,6 +3,7 @@ package driver
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -95,27 +96,31 @@ func (p *Probe) Map(body []byte) (View, error) {
 	v := View{Raw: string(body), Known: p.known()}
 	for field, path := range p.Fields {
 		val, err := lookup(doc, path)
+		var absent *absentError
+		if errors.As(err, &absent) && field != FieldStatus {
+			val, err = nil, nil // an optional field left out: none
+		}
 		if err != nil {
 			return v, fmt.Errorf("driver: probe field %s: %w", field, err)
 		}
 		switch field {
 		case FieldStatus:
 			v.RawStatus = scalar(val)
-			v.Status = p.StatusMap[v.RawStatus]
+			v.Status = p.mapStatus(v.RawStatus)
 			if v.Status == "" {
 				// Publishers that already speak Microsoft's words need no map.
 				for _, s := range []marketplace.SubscriptionStatus{marketplace.PendingFulfillmentStart, marketplace.Subscribed,
 					marketplace.Suspended, marketplace.Unsubscribed} {
-					if strings.EqualFold(v.RawStatus, string(s)) {
+					if strings.EqualFold(strings.TrimSpace(v.RawStatus), string(s)) {
 						v.Status = string(s)
 					}
 				}
 			}
 		case FieldPlanID:
-			v.PlanID = scalar(val)
+			v.PlanID = strings.TrimSpace(scalar(val))
 		case FieldQuantity:
-			if val != nil {
-				n, err := strconv.ParseInt(scalar(val), 10, 64)
+			if q := strings.TrimSpace(scalar(val)); q != "" {
+				n, err := strconv.ParseInt(q, 10, 64)
 				if err != nil {
 					return v, fmt.Errorf("driver: probe field quantity %v is not a whole number", val)
 				}
@@ -130,6 +135,23 @@ func (p *Probe) Map(body []byte) (View, error) {
 		}
 	}
 	return v, nil
+}
+
+// mapStatus translates the publisher's status word through StatusMap. The
+// word is matched exactly first, then ignoring case and surrounding space:
+// "Active", "active" and "ACTIVE " are one status to a person reading the
+// app's records, and a map written for one spelling must not blame another.
+func (p *Probe) mapStatus(raw string) string {
+	if s, ok := p.StatusMap[raw]; ok {
+		return s
+	}
+	word := strings.TrimSpace(raw)
+	for k, s := range p.StatusMap {
+		if strings.EqualFold(strings.TrimSpace(k), word) {
+			return s
+		}
+	}
+	return ""
 }
 
 func scalar(v any) string {
@@ -169,10 +191,15 @@ func Compare(sub marketplace.Subscription, v View) []Mismatch {
 		}
 		add(FieldStatus, string(sub.SaasSubscriptionStatus), pub)
 	}
-	if v.Known[FieldPlanID] {
+	if v.Known[FieldPlanID] && !strings.EqualFold(sub.PlanID, v.PlanID) {
+		// Plan ids are compared ignoring case: Partner Center keeps them in
+		// lower case, and an app that upper-cases them names the same plan.
 		add(FieldPlanID, sub.PlanID, v.PlanID)
 	}
-	if v.Known[FieldQuantity] {
+	if v.Known[FieldQuantity] && sub.Quantity != nil {
+		// Only a per-seat plan has a quantity on Microsoft's side. On any
+		// other plan the seat count bills nothing, and apps store it as 0,
+		// 1, null or not at all: none of those is a difference.
 		add(FieldQuantity, qty(sub.Quantity), qty(v.Quantity))
 	}
 	if v.Known[FieldBeneficiary] {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/saasconform/saasconform/harness/clock"
@@ -27,6 +28,9 @@ type Attempt struct {
 	Body     string        `json:"body"`    // the answer's start
 	Err      string        `json:"error,omitempty"`
 	TimedOut bool          `json:"timedOut,omitempty"`
+	// Interrupted: the harness itself stopped waiting (the run was
+	// cancelled), so the attempt says nothing about the publisher.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 // Delivery is one webhook notification and every attempt to deliver it.
@@ -83,6 +87,7 @@ type Sender struct {
 
 	mu         sync.Mutex
 	deliveries []Delivery
+	inFlight   atomic.Int64 // deliveries begun and not finished
 }
 
 // Deliveries returns a copy of every delivery so far (the newest MaxKept).
@@ -118,6 +123,8 @@ func (s *Sender) Deliver(ctx context.Context, p marketplace.WebhookPayload) (Del
 // DeliverBody is Deliver with the exact bytes to POST (a payload with extra
 // fields, for instance) for the notification p describes.
 func (s *Sender) DeliverBody(ctx context.Context, p marketplace.WebhookPayload, body []byte) (Delivery, error) {
+	s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
 	d := Delivery{Payload: p, Body: body}
 	attempts := s.Attempts
 	if attempts <= 0 {
@@ -148,6 +155,10 @@ func (s *Sender) DeliverBody(ctx context.Context, p marketplace.WebhookPayload, 
 	s.judge(d)
 	return s.keep(d), ctx.Err()
 }
+
+// InFlight is the number of deliveries under way: a notification the
+// publisher has not answered yet is activity a wait on it must see.
+func (s *Sender) InFlight() int { return int(s.inFlight.Load()) }
 
 // Forge POSTs a notification under a forged Authorization header once (no
 // retries: a refusal is the right answer). A 2xx is a WH-AUTH-01 violation.
@@ -182,6 +193,9 @@ func (s *Sender) judge(d Delivery) {
 		return
 	}
 	for i, a := range d.Attempts {
+		if a.Interrupted {
+			continue // the run stopped, not the publisher
+		}
 		v := violation.Violation{Rule: "WH-ACK-01", Method: http.MethodPost, Path: s.URL, Status: a.Status,
 			SubscriptionID: d.Payload.SubscriptionID, At: a.At}
 		switch {
@@ -214,9 +228,9 @@ func rejectable(p marketplace.WebhookPayload) bool {
 		p.Status == marketplace.OpInProgress && p.OperationRequestSource != marketplace.SourcePartner
 }
 
-func (s *Sender) post(ctx context.Context, authorization string, body []byte) Attempt {
+func (s *Sender) post(parent context.Context, authorization string, body []byte) Attempt {
 	a := Attempt{At: s.clock().Now()}
-	ctx, cancel := context.WithTimeout(ctx, s.ackWindow())
+	ctx, cancel := context.WithTimeout(parent, s.ackWindow())
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL, bytes.NewReader(body))
 	if err != nil {
@@ -236,7 +250,8 @@ func (s *Sender) post(ctx context.Context, authorization string, body []byte) At
 	a.Latency = time.Since(start)
 	if err != nil {
 		a.Err = err.Error()
-		a.TimedOut = errors.Is(ctx.Err(), context.DeadlineExceeded)
+		a.Interrupted = parent.Err() != nil
+		a.TimedOut = !a.Interrupted && errors.Is(ctx.Err(), context.DeadlineExceeded)
 		return a
 	}
 	defer resp.Body.Close()

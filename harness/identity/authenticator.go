@@ -89,7 +89,10 @@ func (a *MarketplaceAuth) Authenticate(r *http.Request) (contract.Principal, *co
 	if p, ok := a.cached(raw); ok {
 		return p, nil
 	}
-	claims, err := a.issuer.Verify(raw)
+	claims, err := a.issuer.VerifyLate(raw, ExpiryLeeway)
+	if errors.Is(err, ErrExpired) {
+		claims = expiredClaims(raw)
+	}
 	switch {
 	case errors.Is(err, ErrExpired):
 		exp := claimTime(claims, "exp")
@@ -131,6 +134,21 @@ func (a *MarketplaceAuth) Authenticate(r *http.Request) (contract.Principal, *co
 	return p, nil
 }
 
+// ExpiryLeeway is how long after exp a token is still accepted: the time a
+// request takes from the app's last look at its cache to the API. Without
+// it a correct cache that renews at the last moment would be blamed for a
+// token that lapsed in transit; it is far below any real cache's renewal
+// margin, so a token reused past expiry is still refused (AUTH-04).
+const ExpiryLeeway = 500 * time.Millisecond
+
+// expiredClaims reads the claims of a token refused as expired, only to
+// name its exp in the violation (its signature was checked by VerifyLate).
+func expiredClaims(raw string) jwt.MapClaims {
+	claims := jwt.MapClaims{}
+	_, _, _ = jwt.NewParser().ParseUnverified(raw, claims)
+	return claims
+}
+
 // cached returns the principal of a token that passed before and is still
 // within its lifetime on the clock; anything else goes the full way, so its
 // refusal says exactly what is wrong.
@@ -142,7 +160,7 @@ func (a *MarketplaceAuth) cached(raw string) (contract.Principal, bool) {
 		return contract.Principal{}, false
 	}
 	now := a.issuer.Clock().Now()
-	if now.Before(t.notBefore) || !now.Before(t.expires) {
+	if now.Before(t.notBefore) || !now.Before(t.expires.Add(ExpiryLeeway)) {
 		return contract.Principal{}, false
 	}
 	return t.principal, true

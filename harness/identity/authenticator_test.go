@@ -110,10 +110,17 @@ func TestMarketplaceAuthRefusals(t *testing.T) {
 		if _, rej := a.Authenticate(withHeader("Bearer " + tok)); rej != nil {
 			t.Fatalf("refused before expiry: %+v", rej.Violation)
 		}
-		clk.Advance(2 * time.Minute)
+		clk.Advance(time.Minute + ExpiryLeeway/2)
+		if _, rej := a.Authenticate(withHeader("Bearer " + tok)); rej != nil {
+			t.Fatalf("refused a token that lapsed in transit (%s after exp): %+v", ExpiryLeeway/2, rej.Violation)
+		}
+		clk.Advance(ExpiryLeeway + time.Second) // exp is rounded up to the second
 		_, rej := a.Authenticate(withHeader("Bearer " + tok))
 		if rej == nil || rej.Violation.Rule != "AUTH-04" || !strings.Contains(rej.Violation.Fix, "before exp") {
 			t.Fatalf("expired token: %+v", rej)
+		}
+		if !strings.Contains(rej.Violation.Got, "T") {
+			t.Errorf("the violation does not name the token's exp: got %q", rej.Violation.Got)
 		}
 	})
 	t.Run("issuer of another tenant", func(t *testing.T) {

@@ -78,6 +78,20 @@ func issuerAt(style IssuerStyle, base, tenantID string, v TokenVersion) string {
 
 // claimsAt is the full claim set of an app-only access token, as Entra
 // issues for the client-credentials grant with a secret (appidacr/azpacr "1").
+// expiryAt is the exp of a token issued at now: now+lifetime rounded up to
+// the whole second, so exp (whole seconds on the wire) is never earlier
+// than the moment the token response's expires_in lets a client count to.
+// With lifetimes of seconds, rounding down would make a correct cache with
+// no renewal margin use a token that lapsed up to a second before it
+// expected.
+func expiryAt(now time.Time, lifetime time.Duration) time.Time {
+	exp := now.Add(lifetime)
+	if t := exp.Truncate(time.Second); !t.Equal(exp) {
+		return t.Add(time.Second)
+	}
+	return exp
+}
+
 func claimsAt(iss, tenantID, audience, callerAppID string, v TokenVersion, now time.Time, lifetime time.Duration) jwt.MapClaims {
 	iat := now.Unix()
 	oid := servicePrincipalID(tenantID, callerAppID)
@@ -86,7 +100,7 @@ func claimsAt(iss, tenantID, audience, callerAppID string, v TokenVersion, now t
 		"iss": iss,
 		"iat": iat,
 		"nbf": iat,
-		"exp": now.Add(lifetime).Unix(),
+		"exp": expiryAt(now, lifetime).Unix(),
 		"aio": randomText(base64.StdEncoding, 45),
 		"oid": oid,
 		"rh":  "0.A" + randomText(base64.RawURLEncoding, 39) + ".",

@@ -9,6 +9,13 @@
 // the fake marketplace (Verify) and to sign the tokens the fake marketplace
 // sends to publishers' webhooks (WebhookToken).
 //
+// With OnExchange and WithViolations the fake is part of the contract: every
+// request it serves is reported as a contract.Exchange (operations OpToken,
+// OpOpenIDConfig, OpKeys, OpUnknown), and every token request it refuses is
+// an AUTH-05 violation (RuleTokenRequest) that names Entra's AADSTS code and
+// what to change. Discovery and keys requests are never blamed: correct
+// libraries are not refused, and the fake's limits are not the app's fault.
+//
 // Deliberate simplifications, each visible to a careful client:
 //
 //   - The token version follows the endpoint: /oauth2/token mints v1 tokens

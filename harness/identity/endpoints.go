@@ -53,7 +53,18 @@ func allowedFor(r *http.Request) string {
 
 // ServeHTTP serves Entra's discovery, keys and token endpoints. Every
 // answer, errors included, is JSON in Entra's shape; unknown paths are 404.
+// With OnExchange or WithViolations, each request is also recorded (see
+// transcript.go).
 func (i *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if i.log == nil && len(i.onExch) == 0 {
+		i.serve(w, r)
+		return
+	}
+	i.serveRecorded(w, r)
+}
+
+// serve answers one request.
+func (i *Issuer) serve(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		// A handler bug must not take down the harness's server; the caller
 		// sees a 500 in Entra's shape.

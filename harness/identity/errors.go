@@ -119,6 +119,9 @@ const entraTimestamp = "2006-01-02 15:04:05Z"
 // writeError answers e in Entra's shape. The correlation id echoes the
 // client-request-id header MSAL sends, as Entra does.
 func (i *Issuer) writeError(w http.ResponseWriter, r *http.Request, e oauthError) {
+	if t, ok := w.(*tap); ok {
+		t.refusal = &e
+	}
 	now := i.clock.Now().UTC()
 	trace := uuid.NewString()
 	corr := correlationID(r)

@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/saasconform/saasconform/fixtures"
 	"github.com/saasconform/saasconform/harness/clock"
+	"github.com/saasconform/saasconform/harness/contract"
+	"github.com/saasconform/saasconform/harness/violation"
 )
 
 // Issuer is the fake Entra ID. It is an http.Handler (see ServeHTTP) and the
@@ -24,6 +27,9 @@ type Issuer struct {
 	style    IssuerStyle
 	keys     *keyring
 	parser   *jwt.Parser
+	log      *violation.Log            // nil: refusals are not recorded
+	onExch   []func(contract.Exchange) // transcript hooks
+	lastExp  atomic.Int64              // unix seconds: the latest exp of an access token issued
 
 	mu      sync.RWMutex
 	url     string
@@ -67,6 +73,8 @@ func New(opts ...Option) (*Issuer, error) {
 			jwt.WithExpirationRequired(),
 		),
 		url:     cfg.url,
+		log:     cfg.log,
+		onExch:  cfg.onExch,
 		byID:    map[string]int{},
 		tenants: map[string]int{},
 	}
@@ -220,7 +228,14 @@ func (i *Issuer) AccessToken(app App, audience string, v TokenVersion) (token st
 
 // mint signs a client-credentials token with iss built from base.
 func (i *Issuer) mint(base string, app App, audience string, v TokenVersion) (string, time.Time, error) {
-	return i.mintAt(base, app, audience, v, i.clock.Now())
+	tok, exp, err := i.mintAt(base, app, audience, v, i.clock.Now())
+	for err == nil {
+		last := i.lastExp.Load()
+		if exp.Unix() <= last || i.lastExp.CompareAndSwap(last, exp.Unix()) {
+			break
+		}
+	}
+	return tok, exp, err
 }
 
 func (i *Issuer) mintAt(base string, app App, audience string, v TokenVersion, now time.Time) (string, time.Time, error) {
@@ -240,7 +255,17 @@ func (i *Issuer) mintAt(base string, app App, audience string, v TokenVersion, n
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	return tok, time.Unix(now.Add(i.lifetime).Unix(), 0), nil
+	return tok, expiryAt(now, i.lifetime), nil
+}
+
+// LatestExpiry is the latest exp of any access token issued so far (zero
+// before the first): once the token clock passes it, plus ExpiryLeeway,
+// every token an app holds has expired.
+func (i *Issuer) LatestExpiry() time.Time {
+	if n := i.lastExp.Load(); n != 0 {
+		return time.Unix(n, 0)
+	}
+	return time.Time{}
 }
 
 // WebhookToken is the bearer token the marketplace sends to a publisher's

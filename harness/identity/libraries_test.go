@@ -47,7 +47,8 @@ func checkMarketplaceToken(t *testing.T, i *Issuer, tok string, app App, v Token
 }
 
 func TestMSALConfidentialClient(t *testing.T) {
-	i, _ := newTestIssuer(t)
+	i, vlog, _ := newRecordedIssuer(t)
+	t.Cleanup(func() { expectNoViolations(t, vlog) }) // a correct library is never blamed
 	srv, log := newTLSFake(t, i)
 	app := fixtureApp(t, i, "contoso")
 
@@ -89,7 +90,7 @@ func TestMSALConfidentialClient(t *testing.T) {
 }
 
 func TestMSALWrongSecretSurfacesEntraError(t *testing.T) {
-	i, _ := newTestIssuer(t)
+	i, vlog, _ := newRecordedIssuer(t)
 	srv, _ := newTLSFake(t, i)
 	app := fixtureApp(t, i, "contoso")
 	cred, err := confidential.NewCredFromSecret("not-the-secret")
@@ -105,10 +106,14 @@ func TestMSALWrongSecretSurfacesEntraError(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "AADSTS7000215") {
 		t.Fatalf("err = %v, want the AADSTS7000215 answer surfaced", err)
 	}
+	if vs := vlog.ForRule(RuleTokenRequest); len(vs) != 1 || vlog.Len() != 1 || !strings.Contains(vs[0].Got, "AADSTS7000215") {
+		t.Errorf("violations %v, want one AUTH-05 with AADSTS7000215", vlog.All())
+	}
 }
 
 func TestAzidentityClientSecretCredential(t *testing.T) {
-	i, _ := newTestIssuer(t)
+	i, vlog, _ := newRecordedIssuer(t)
+	t.Cleanup(func() { expectNoViolations(t, vlog) })
 	srv, log := newTLSFake(t, i)
 	app := fixtureApp(t, i, "contoso")
 
@@ -153,7 +158,8 @@ func TestOAuth2ClientCredentialsBasicAuth(t *testing.T) {
 		{"v1 basic", oauth2.AuthStyleInHeader, V1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			i, _ := newTestIssuer(t)
+			i, vlog, _ := newRecordedIssuer(t)
+			t.Cleanup(func() { expectNoViolations(t, vlog) })
 			srv, log := newTLSFake(t, i)
 			app := fixtureApp(t, i, "contoso")
 			cfg := clientcredentials.Config{ClientID: app.ClientID, ClientSecret: app.Secret, AuthStyle: tc.style}

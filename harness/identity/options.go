@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/saasconform/saasconform/harness/clock"
+	"github.com/saasconform/saasconform/harness/contract"
+	"github.com/saasconform/saasconform/harness/violation"
 )
 
 // config is what Options set; New validates the whole of it once.
@@ -21,6 +23,8 @@ type config struct {
 	url      string
 	keyBits  int
 	keys     []signingKey // WithKeys: current, previous
+	log      *violation.Log
+	onExch   []func(contract.Exchange)
 }
 
 func defaultConfig() config {
@@ -132,6 +136,33 @@ func WithKeyBits(bits int) Option {
 			return optErr("WithKeyBits", "%d bits is outside [%d, %d]", bits, minKeyBits, maxKeyBits)
 		}
 		cfg.keyBits = bits
+		return nil
+	}
+}
+
+// WithViolations makes the Issuer record every token request it refuses as
+// an AUTH-05 violation in log (see transcript.go).
+func WithViolations(log *violation.Log) Option {
+	return func(cfg *config) error {
+		if log == nil {
+			return optErr("WithViolations", "log is nil")
+		}
+		cfg.log = log
+		return nil
+	}
+}
+
+// OnExchange calls fn with every request the Issuer serves — token,
+// discovery and keys, answered or refused — and its answer, just before
+// the answer is sent, so the client never sees an answer the transcript
+// lacks. Its Operation is one of the Op* names of this package. fn may be
+// called concurrently and must not change the exchange's maps.
+func OnExchange(fn func(contract.Exchange)) Option {
+	return func(cfg *config) error {
+		if fn == nil {
+			return optErr("OnExchange", "func is nil")
+		}
+		cfg.onExch = append(cfg.onExch, fn)
 		return nil
 	}
 }

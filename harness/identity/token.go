@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/saasconform/saasconform/spec"
 )
@@ -87,7 +88,9 @@ func (i *Issuer) serveToken(w http.ResponseWriter, r *http.Request, tenant strin
 		i.writeError(w, r, oauthError{http.StatusInternalServerError, "server_error", 0, "saasconform: " + err.Error()})
 		return
 	}
-	life := exp.Unix() - now.Unix()
+	// expires_in counts whole seconds down from now, so a client that adds
+	// it to its own clock never passes exp (see expiryAt).
+	life := int64(exp.Sub(now) / time.Second)
 	corr := correlationID(r)
 	if v == V1 {
 		writeJSON(w, corr, http.StatusOK, v1TokenResponse{

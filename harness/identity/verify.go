@@ -3,6 +3,7 @@ package identity
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -46,6 +47,18 @@ func (i *Issuer) Verify(token string) (jwt.MapClaims, error) {
 	claims := jwt.MapClaims{}
 	_, err := i.parser.ParseWithClaims(token, claims, i.keyFor)
 	if err != nil {
+		return nil, classify(err)
+	}
+	return claims, nil
+}
+
+// VerifyLate is Verify that still accepts a token up to leeway past its exp
+// (and before its nbf): the tolerance a service gives a token in transit.
+func (i *Issuer) VerifyLate(token string, leeway time.Duration) (jwt.MapClaims, error) {
+	p := jwt.NewParser(jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
+		jwt.WithTimeFunc(i.clock.Now), jwt.WithExpirationRequired(), jwt.WithLeeway(leeway))
+	claims := jwt.MapClaims{}
+	if _, err := p.ParseWithClaims(token, claims, i.keyFor); err != nil {
 		return nil, classify(err)
 	}
 	return claims, nil

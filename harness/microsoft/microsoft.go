@@ -57,7 +57,10 @@ type Options struct {
 	// it and journals every change to it. Side.Notes says what was restored.
 	State *statefile.File
 
-	App           identity.App  // the publisher's app registration; missing ids and secret are generated
+	App identity.App // the publisher's app registration; missing ids and secret are generated
+	// TokenClock is the clock access tokens are issued and checked on;
+	// default the wall clock (not Clock: the publisher cannot see that one).
+	TokenClock    clock.Clock
 	TokenLifetime time.Duration // access token lifetime, default 1h
 	Marketplace   []marketplace.Option
 	Auth          []identity.AuthOption
@@ -134,8 +137,19 @@ func Start(o Options) (s *Side, err error) {
 	}
 	// Webhook tokens follow the wall clock: the publisher checks them
 	// against its own time, whatever the harness clock says.
-	idOpts := []identity.Option{identity.WithClock(s.Clock), identity.WithWebhookClock(clock.Real{}),
-		identity.WithTokenLifetime(lifetime), identity.WithApps(s.App)}
+	// Access tokens follow the wall clock too (TokenClock): the app's token
+	// cache runs on real time, so moving the harness clock must never make
+	// a token it holds expire under it.
+	tokenClock := o.TokenClock
+	if tokenClock == nil {
+		tokenClock = clock.Real{}
+	}
+	idOpts := []identity.Option{identity.WithClock(tokenClock), identity.WithWebhookClock(clock.Real{}),
+		identity.WithTokenLifetime(lifetime), identity.WithApps(s.App),
+		// Entra is part of the contract: its refusals of token requests go
+		// to the run's log (AUTH-05), its exchanges to the same transcript
+		// as the marketplace's, told apart by their "entra:" operations.
+		identity.WithViolations(s.Log), identity.OnExchange(s.keepEntra)}
 	if sess.Keys != nil {
 		if s.Identity, err = identity.New(append(idOpts, identity.WithKeys(sess.Keys))...); err != nil {
 			s.Notes = append(s.Notes, fmt.Sprintf("new signing keys: the saved ones do not load (%v); tokens issued before the restart are refused", err))
@@ -236,8 +250,17 @@ func (s *Side) keep(e contract.Exchange) {
 	s.mu.Unlock()
 }
 
-// Exchanges returns the calls the publisher made to the marketplace so far:
-// all of them, or the last MaxExchanges.
+// keepEntra keeps an exchange of the fake Entra ID, restamped on the run's
+// clock: Entra issues tokens on its own (TokenClock), and one transcript
+// reads in one time.
+func (s *Side) keepEntra(e contract.Exchange) {
+	e.At = s.Clock.Now().Add(-e.Duration)
+	s.keep(e)
+}
+
+// Exchanges returns the calls the publisher made to the marketplace and to
+// Entra ID so far, in order: all of them, or the last MaxExchanges. Entra's
+// have an Operation for which identity.IsOperation holds.
 func (s *Side) Exchanges() []contract.Exchange {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -12,6 +12,7 @@ import (
 	"github.com/saasconform/saasconform/harness/contract"
 	"github.com/saasconform/saasconform/harness/identity"
 	"github.com/saasconform/saasconform/harness/marketplace"
+	"github.com/saasconform/saasconform/spec"
 )
 
 func TestSideServesTokensAndTheAPIOverTLS(t *testing.T) {
@@ -56,8 +57,15 @@ func TestSideServesTokensAndTheAPIOverTLS(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("GET subscription: %d; violations %v", resp.StatusCode, s.Log.All())
 	}
-	if len(s.Exchanges()) != 1 || s.Exchanges()[0].SubscriptionID != buy.SubscriptionID {
-		t.Fatalf("exchanges = %+v", s.Exchanges())
+	// Entra's exchange is in the transcript, before the marketplace call,
+	// under an operation no marketplace filter matches.
+	xs := s.Exchanges()
+	if len(xs) != 2 || xs[0].Operation != identity.OpToken || xs[0].Status != 200 ||
+		xs[1].Operation != spec.OpGetSubscription || xs[1].SubscriptionID != buy.SubscriptionID {
+		t.Fatalf("exchanges = %+v", xs)
+	}
+	if xs[0].At.After(xs[1].At) {
+		t.Errorf("Entra's exchange at %v is after the marketplace call at %v: not on the run's clock", xs[0].At, xs[1].At)
 	}
 	// No x-ms ids were sent: warnings only.
 	if errs := s.Log.Errors(); len(errs) != 0 {
@@ -110,5 +118,33 @@ func TestMaxExchangesKeepsTheNewest(t *testing.T) {
 	}
 	if len(unbounded.Exchanges()) != 10 {
 		t.Fatal("without a bound every exchange is kept")
+	}
+}
+
+// A token request Entra refuses is a violation of the run, and in its
+// transcript: a publisher that sends it as a GET learns why it got no token.
+func TestSideRecordsRefusedTokenRequests(t *testing.T) {
+	s, err := Start(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	q := url.Values{"grant_type": {"client_credentials"}, "client_id": {s.App.ClientID},
+		"client_secret": {s.App.Secret}, "scope": {identity.MarketplaceAppID + "/.default"}}
+	resp, err := s.HTTPClient().Get(s.AuthorityURL + "/" + s.App.TenantID + "/oauth2/v2.0/token?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("GET token request: %d", resp.StatusCode)
+	}
+	vs := s.Log.ForRule(identity.RuleTokenRequest)
+	if len(vs) != 1 || !strings.Contains(vs[0].Got, "AADSTS900561") || strings.Contains(vs[0].String(), s.App.Secret) {
+		t.Fatalf("violations %v, want one AUTH-05 with AADSTS900561 and no secret", s.Log.All())
+	}
+	xs := s.Exchanges()
+	if len(xs) != 1 || xs[0].Operation != identity.OpToken || xs[0].Method != http.MethodGet || len(xs[0].Violations) != 1 {
+		t.Fatalf("exchanges = %+v", xs)
 	}
 }

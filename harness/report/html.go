@@ -4,6 +4,7 @@ import (
 	"bytes"
 	_ "embed"
 	"encoding/json"
+	"fmt"
 	"html/template"
 	"io"
 	"slices"
@@ -41,25 +42,33 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"hasMismatch": func(vs []Violation) bool {
 		return slices.ContainsFunc(vs, func(v Violation) bool { return v.Rule == "STATE-06" })
 	},
-	"add": func(a, b int) int { return a + b },
+	"plural": plural,
+	"split":  causeSplit,
+	"banner": bannerText,
 }).Parse(htmlTemplate))
 
 // htmlView is what the page template reads.
 type htmlView struct {
 	*Report
-	Failed []Spec
-	Others []Spec
+	Failed  []Spec // failed of their own accord
+	Blocked []Spec
+	Others  []Spec
 }
 
 // WriteHTML writes the report as one self-contained page: inline CSS, a
 // little inline script for filtering and expanding, nothing fetched from
-// anywhere. Failed specs come first, each with its violations and fixes.
+// anywhere. The causes come first, each with its fix and its specs (blocked
+// ones included) in a collapsed list; then the specs that failed of their
+// own accord, each with its violations and fixes.
 func WriteHTML(w io.Writer, r *Report) error {
 	v := htmlView{Report: r}
 	for _, s := range r.Specs {
-		if s.Failed() {
+		switch {
+		case s.Blocked():
+			v.Blocked = append(v.Blocked, s)
+		case s.Failed():
 			v.Failed = append(v.Failed, s)
-		} else {
+		default:
 			v.Others = append(v.Others, s)
 		}
 	}
@@ -69,6 +78,28 @@ func WriteHTML(w io.Writer, r *Report) error {
 	}
 	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// bannerText is the page's headline.
+func bannerText(r *Report) string {
+	t := r.Totals
+	switch r.Verdict {
+	case Failed:
+		s := fmt.Sprintf("✗ Failed — %d of %d specs failed", t.Failed+t.Blocked, t.Passed+t.Failed+t.Blocked)
+		if t.Blocked > 0 {
+			s += fmt.Sprintf(" (%d blocked)", t.Blocked)
+		}
+		return s + ", " + plural(len(r.Causes), "cause", "causes")
+	case Interrupted:
+		if t.Blocked > 0 {
+			return fmt.Sprintf("⚠ Interrupted — %d passed, %d failed, %d blocked before the run stopped", t.Passed, t.Failed, t.Blocked)
+		}
+		return fmt.Sprintf("⚠ Interrupted — %d passed, %d failed before the run stopped", t.Passed, t.Failed)
+	}
+	if t.Passed == 0 {
+		return "No spec ran"
+	}
+	return fmt.Sprintf("✓ Passed — all %d specs passed", t.Passed)
 }
 
 func verdictText(r *Report) string {

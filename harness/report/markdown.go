@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -11,12 +12,16 @@ import (
 const (
 	mdFailedSpecs = 12
 	mdRules       = 12
+	mdCauses      = 10
+	mdCauseSpecs  = 40 // specs listed per cause (in a collapsed block)
 )
 
 // WriteMarkdown writes a short summary for a pull-request comment: the
-// verdict, the totals, each failed spec with its rule IDs and a one-line
-// fix, and the most frequent violations by rule with their doc links. The
-// HTML report has the rest.
+// verdict, the totals, the causes of the failures first (most specs first,
+// with their fix, and the specs of each in a collapsed block), then each
+// spec that failed of its own accord with its rule IDs and a one-line fix,
+// and the most frequent violations by rule with their doc links. Blocked
+// specs appear only under their cause. The HTML report has the rest.
 func WriteMarkdown(w io.Writer, r *Report) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## %s\n\n", verdictLine(r))
@@ -29,14 +34,17 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		}
 		fmt.Fprintf(&b, "> **%s:** %s\n\n", label, mdInline(r.Reason))
 	}
-	b.WriteString("| specs | passed | failed | skipped | not run | violations (errors / warnings) |\n")
-	b.WriteString("|---:|---:|---:|---:|---:|---:|\n")
-	fmt.Fprintf(&b, "| %d | %d | %d | %d | %d | %d / %d |\n\n", r.Totals.Specs, r.Totals.Passed, r.Totals.Failed,
-		r.Totals.Skipped, r.Totals.NotRun, r.Totals.Violations["error"], r.Totals.Violations["warning"])
+	b.WriteString("| specs | passed | failed | blocked | skipped | not run | violations (errors / warnings) |\n")
+	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(&b, "| %d | %d | %d | %d | %d | %d | %d / %d |\n\n", r.Totals.Specs, r.Totals.Passed, r.Totals.Failed,
+		r.Totals.Blocked, r.Totals.Skipped, r.Totals.NotRun, r.Totals.Violations["error"], r.Totals.Violations["warning"])
 
+	if len(r.Causes) > 0 {
+		writeMarkdownCauses(&b, r.Causes)
+	}
 	var failed []Spec
 	for _, s := range r.Specs {
-		if s.Failed() {
+		if s.FailedOwn() {
 			failed = append(failed, s)
 		}
 	}
@@ -71,12 +79,95 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	return err
 }
 
+// writeMarkdownCauses writes "### N causes", one line per cause, then the
+// specs of each cause in a collapsed block.
+func writeMarkdownCauses(b *strings.Builder, cs []Cause) {
+	fmt.Fprintf(b, "### %s\n\n", plural(len(cs), "cause", "causes"))
+	for i, c := range cs {
+		if i == mdCauses {
+			fmt.Fprintf(b, "- …and %s more (see the HTML report)\n", plural(len(cs)-i, "cause", "causes"))
+			break
+		}
+		fmt.Fprintf(b, "- **%s** — %s\n", plural(c.Count, "spec", "specs"), mdCause(c))
+	}
+	if !slices.ContainsFunc(cs, func(c Cause) bool { return c.Count > 1 }) {
+		b.WriteString("\n")
+		return // one spec a cause: "Failed specs" lists them all
+	}
+	b.WriteString("\n<details><summary>Specs by cause</summary>\n\n")
+	for i, c := range cs {
+		if i == mdCauses {
+			break
+		}
+		rule := ""
+		if c.Rule != "" {
+			rule = "`" + c.Rule + "` "
+		}
+		fmt.Fprintf(b, "**%s%s** (%d)\n\n", rule, mdCell(c.Summary, 120), c.Count)
+		for j, text := range c.Specs {
+			if j == mdCauseSpecs {
+				fmt.Fprintf(b, "- …and %d more\n", len(c.Specs)-j)
+				break
+			}
+			blocked := ""
+			if j >= c.Own() {
+				blocked = " _(blocked)_"
+			}
+			fmt.Fprintf(b, "- %s%s\n", mdInline(text), blocked)
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("</details>\n\n")
+}
+
+// mdCause is a cause on one line: rule (linked), summary, what kind, fix.
+func mdCause(c Cause) string {
+	var b strings.Builder
+	switch {
+	case c.Rule != "" && c.Doc != "":
+		fmt.Fprintf(&b, "[`%s`](%s) ", c.Rule, c.Doc)
+	case c.Rule != "":
+		fmt.Fprintf(&b, "`%s` ", c.Rule)
+	}
+	b.WriteString(mdCell(c.Summary, 200))
+	if c.Kind == CauseBlocked {
+		fmt.Fprintf(&b, " — **root cause**: %s", causeSplit(c))
+	}
+	if c.Fix != "" {
+		b.WriteString("; **fix:** " + mdCell(c.Fix, 200))
+	}
+	return b.String()
+}
+
+// causeSplit is "1 failed, 30 blocked" for a root cause.
+func causeSplit(c Cause) string {
+	if c.Own() == 0 {
+		return fmt.Sprintf("%d blocked", c.Blocked)
+	}
+	return fmt.Sprintf("%d failed, %d blocked", c.Own(), c.Blocked)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
 func verdictLine(r *Report) string {
+	t := r.Totals
 	switch r.Verdict {
 	case Interrupted:
-		return fmt.Sprintf("⚠️ saasconform: interrupted — %d passed, %d failed before it stopped", r.Totals.Passed, r.Totals.Failed)
+		if t.Blocked > 0 {
+			return fmt.Sprintf("⚠️ saasconform: interrupted — %d passed, %d failed, %d blocked before it stopped", t.Passed, t.Failed, t.Blocked)
+		}
+		return fmt.Sprintf("⚠️ saasconform: interrupted — %d passed, %d failed before it stopped", t.Passed, t.Failed)
 	case Failed:
-		return fmt.Sprintf("❌ saasconform: %d of %d specs failed", r.Totals.Failed, r.Totals.Passed+r.Totals.Failed)
+		line := fmt.Sprintf("❌ saasconform: %d of %d specs failed", t.Failed+t.Blocked, t.Passed+t.Failed+t.Blocked)
+		if t.Blocked > 0 {
+			line += fmt.Sprintf(" (%d blocked)", t.Blocked)
+		}
+		return line + " — " + plural(len(r.Causes), "cause", "causes")
 	}
 	if r.Totals.Passed == 0 {
 		return "⚪ saasconform: no spec ran"

@@ -14,16 +14,18 @@ var secretFields = `access_token|client_secret|id_token|refresh_token|client_ass
 
 var (
 	// "access_token": "eyJ…" (escaped quotes inside the value included).
-	jsonSecret = regexp.MustCompile(`("(?:` + secretFields + `)"\s*:\s*)"(?:[^"\\]|\\.)*"`)
-	// access_token=eyJ…& in a form body or a query.
-	formSecret = regexp.MustCompile(`(^|[?&\s])(` + secretFields + `)=[^&\s"]*`)
+	// Names match in any case: a server ignores a Client_secret, but the
+	// secret in it is still a secret.
+	jsonSecret = regexp.MustCompile(`(?i)("(?:` + secretFields + `)"\s*:\s*)"(?:[^"\\]|\\.)*"`)
+	// access_token=eyJ…& in a form body or a query, any case.
+	formSecret = regexp.MustCompile(`(?i)(^|[?&\s])(` + secretFields + `)=[^&\s"]*`)
 	// Bearer eyJ… anywhere in text (logs, failure messages).
 	bearerText = regexp.MustCompile(`(?i)\bBearer\s+([A-Za-z0-9\-._~+/]+=*)`)
 )
 
 // RedactBody hides the values of access_token, client_secret, id_token,
-// refresh_token and client_assertion, whether the body is JSON or a form,
-// and bearer tokens in it.
+// refresh_token and client_assertion (names in any case), whether the body
+// is JSON or a form, and bearer tokens in it.
 func RedactBody(s string) string {
 	s = jsonSecret.ReplaceAllString(s, `$1"<redacted>"`)
 	s = formSecret.ReplaceAllString(s, `$1$2=<redacted>`)
@@ -33,10 +35,15 @@ func RedactBody(s string) string {
 // RedactText is RedactBody for free text: logs, failure messages, URLs.
 func RedactText(s string) string { return RedactBody(s) }
 
+// bearerWords follow "bearer" in prose ("the bearer token was issued for
+// another API"): not a token, so not redacted.
+var bearerWords = map[string]bool{"token": true, "tokens": true, "token's": true, "auth": true, "authentication": true,
+	"authorization": true, "scheme": true, "header": true, "prefix": true, "challenge": true}
+
 func redactBearers(s string) string {
 	return bearerText.ReplaceAllStringFunc(s, func(m string) string {
 		tok := bearerText.FindStringSubmatch(m)[1]
-		if strings.HasPrefix(tok, "<redacted") {
+		if strings.HasPrefix(tok, "<redacted") || bearerWords[strings.ToLower(tok)] {
 			return m
 		}
 		return fmt.Sprintf("Bearer <redacted: %d chars>", utf8.RuneCountInString(tok))

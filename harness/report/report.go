@@ -22,6 +22,7 @@ import (
 
 	"github.com/saasconform/saasconform/harness/contract"
 	"github.com/saasconform/saasconform/harness/driver"
+	"github.com/saasconform/saasconform/harness/identity"
 	"github.com/saasconform/saasconform/harness/violation"
 	"github.com/saasconform/saasconform/spec"
 )
@@ -46,6 +47,7 @@ type Report struct {
 	Interrupted   bool          `json:"interrupted"`
 	Reason        string        `json:"reason,omitempty"`
 	Totals        Totals        `json:"totals"`
+	Causes        []Cause       `json:"causes"`
 	Flows         []Flow        `json:"flows"`
 	Specs         []Spec        `json:"specs"`
 	Violations    []Violation   `json:"violations"`
@@ -62,7 +64,7 @@ type Verdict string
 // Verdicts.
 const (
 	Passed      Verdict = "passed"      // every spec that ran passed
-	Failed      Verdict = "failed"      // a spec failed
+	Failed      Verdict = "failed"      // a spec failed or was blocked
 	Interrupted Verdict = "interrupted" // the run was cut short; what ran is reported
 )
 
@@ -70,7 +72,8 @@ const (
 type Totals struct {
 	Specs      int            `json:"specs"` // specs that ran or were skipped for a reason (not NotRun)
 	Passed     int            `json:"passed"`
-	Failed     int            `json:"failed"`
+	Failed     int            `json:"failed"`  // failures of their own
+	Blocked    int            `json:"blocked"` // failed only because a spec they depend on failed (State "blocked")
 	Skipped    int            `json:"skipped"`
 	NotRun     int            `json:"notRun"`     // excluded by --label-filter/--focus, or not reached after an interruption
 	Violations map[string]int `json:"violations"` // by severity: "error", "warning"
@@ -81,6 +84,7 @@ type Flow struct {
 	Name    string `json:"name"`
 	Passed  int    `json:"passed"`
 	Failed  int    `json:"failed"`
+	Blocked int    `json:"blocked"`
 	Skipped int    `json:"skipped"`
 }
 
@@ -89,16 +93,23 @@ type Spec struct {
 	Text       string      `json:"text"`
 	Flow       string      `json:"flow,omitempty"`
 	Rules      []string    `json:"rules"`
-	State      string      `json:"state"` // passed, failed, skipped, panicked, interrupted, aborted, timedout
+	State      string      `json:"state"` // passed, failed, blocked, skipped, pending, panicked, interrupted, aborted, timedout
+	BlockedBy  *BlockedBy  `json:"blockedBy,omitempty"`
 	SkipReason string      `json:"skipReason,omitempty"`
 	Failure    *Failure    `json:"failure,omitempty"`
 	RunTimeMs  int64       `json:"runTimeMs"`
 	Violations []Violation `json:"violations"`
 }
 
-// Headline is the spec's failure in one line: its first error violation,
-// else the failure message's first line.
+// Headline is the spec's failure in one line: what blocked it, else its
+// first error violation, else the failure message's first line.
 func (s Spec) Headline() string {
+	if b := s.BlockedBy; b != nil {
+		if b.Rule == "" {
+			return "blocked: " + b.Summary
+		}
+		return "blocked by " + b.Rule + ": " + b.Summary
+	}
 	for _, v := range s.Violations {
 		if v.Severity == "error" {
 			return v.Rule + ": " + v.Summary
@@ -111,9 +122,29 @@ func (s Spec) Headline() string {
 	return ""
 }
 
-// Failed reports whether the spec failed in any way.
+// Failed reports whether the spec failed in any way, blocked included: the
+// run failed either way. Blocked and FailedOwn tell the two apart.
 func (s Spec) Failed() bool {
 	return s.State != "passed" && s.State != "skipped" && s.State != "pending"
+}
+
+// Blocked reports whether the spec failed only because a spec it depends on
+// failed (its failure message started with "blocked: ").
+func (s Spec) Blocked() bool { return s.State == StateBlocked }
+
+// FailedOwn reports whether the spec failed of its own accord: failed and
+// not blocked.
+func (s Spec) FailedOwn() bool { return s.Failed() && !s.Blocked() }
+
+// StateBlocked is the state of a spec that was blocked by another's failure.
+const StateBlocked = "blocked"
+
+// BlockedBy is the root cause that blocked a spec, parsed from the first
+// line of its failure message (see ParseBlocked).
+type BlockedBy struct {
+	Rule    string `json:"rule"`
+	Summary string `json:"summary"`
+	Fix     string `json:"fix,omitempty"`
 }
 
 // Failure is why a spec failed and where.
@@ -182,6 +213,10 @@ type Exchange struct {
 	Violations     []Violation         `json:"violations"`
 }
 
+// Entra reports whether the call went to the fake Entra ID rather than the
+// marketplace.
+func (x Exchange) Entra() bool { return identity.IsOperation(x.Operation) }
+
 // Delivery is one webhook notification Microsoft sent the publisher.
 type Delivery struct {
 	Action         string    `json:"action"`
@@ -238,6 +273,7 @@ func Build(r types.Report, d RunData) *Report {
 		Interrupted:   d.Interrupted,
 		Reason:        d.Reason,
 		Totals:        Totals{Violations: map[string]int{string(violation.Error): 0, string(violation.Warning): 0}},
+		Causes:        []Cause{},
 		Flows:         []Flow{},
 		Specs:         []Spec{},
 		Mismatches:    []Mismatch{},
@@ -297,12 +333,16 @@ func Build(r types.Report, d RunData) *Report {
 		case s.State == "skipped" || s.State == "pending":
 			out.Totals.Skipped++
 			f.Skipped++
+		case s.Blocked():
+			out.Totals.Blocked++
+			f.Blocked++
 		default:
 			out.Totals.Failed++
 			f.Failed++
 		}
 	}
-	// Failed specs first, then passed, then skipped; by text within each.
+	// Failed specs first, then blocked, then passed, then skipped; by text
+	// within each.
 	slices.SortStableFunc(out.Specs, func(a, b Spec) int {
 		if c := specRank(a) - specRank(b); c != 0 {
 			return c
@@ -322,6 +362,7 @@ func Build(r types.Report, d RunData) *Report {
 		}
 	}
 	out.Rules = summarize(out.Violations)
+	out.Causes = causes(out.Specs)
 	for _, e := range d.Exchanges {
 		x := buildExchange(e)
 		for _, v := range out.Violations {
@@ -339,7 +380,7 @@ func Build(r types.Report, d RunData) *Report {
 	switch {
 	case out.Interrupted:
 		out.Verdict = Interrupted
-	case out.Totals.Failed > 0:
+	case out.Totals.Failed > 0 || out.Totals.Blocked > 0:
 		out.Verdict = Failed
 	default:
 		out.Verdict = Passed
@@ -349,12 +390,14 @@ func Build(r types.Report, d RunData) *Report {
 
 func specRank(s Spec) int {
 	switch {
+	case s.Blocked():
+		return 1
 	case s.Failed():
 		return 0
 	case s.State == "passed":
-		return 1
+		return 2
 	}
-	return 2
+	return 3
 }
 
 func buildSpec(sr types.SpecReport) Spec {
@@ -383,6 +426,11 @@ func buildSpec(sr types.SpecReport) Spec {
 		}
 	case sr.Failure.Message != "" || sr.Failed():
 		s.Failure = &Failure{Message: RedactText(sr.Failure.Message), Location: shortLocation(sr.Failure.Location)}
+		if sr.Failed() {
+			if b, ok := ParseBlocked(s.Failure.Message); ok {
+				s.State, s.BlockedBy = StateBlocked, &b
+			}
+		}
 	}
 	seen := newViolationSet()
 	for _, e := range sr.ReportEntries {

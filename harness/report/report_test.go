@@ -64,6 +64,7 @@ func TestGolden(t *testing.T) {
 		{"report.json", func(b *bytes.Buffer, r *Report) error { return WriteJSON(b, r) }},
 		{"summary.md", func(b *bytes.Buffer, r *Report) error { return WriteMarkdown(b, r) }},
 		{"report.html", func(b *bytes.Buffer, r *Report) error { return WriteHTML(b, r) }},
+		{"console.txt", func(b *bytes.Buffer, r *Report) error { return WriteConsole(b, r) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bytes.Buffer
@@ -123,6 +124,7 @@ func TestBuildEmpty(t *testing.T) {
 		func(b *bytes.Buffer) error { return WriteJSON(b, r) },
 		func(b *bytes.Buffer) error { return WriteMarkdown(b, r) },
 		func(b *bytes.Buffer) error { return WriteHTML(b, r) },
+		func(b *bytes.Buffer) error { return WriteConsole(b, r) },
 	} {
 		var b bytes.Buffer
 		if err := w(&b); err != nil || b.Len() == 0 {
@@ -193,6 +195,8 @@ func TestRedactBody(t *testing.T) {
 		{"calling with Authorization: Bearer eyJ0.eyJ1.sig", "calling with Authorization: Bearer <redacted: 13 chars>"},
 		{`{"planId":"gold","token_type":"Bearer"}`, `{"planId":"gold","token_type":"Bearer"}`},
 		{"no secrets here", "no secrets here"},
+		{"AUTH-01: bearer token was issued for another API", "AUTH-01: bearer token was issued for another API"},
+		{"send a Bearer token, not Bearer abc.def", "send a Bearer token, not Bearer <redacted: 7 chars>"},
 	} {
 		if got := RedactBody(tc.in); got != tc.want {
 			t.Errorf("RedactBody(%q)\n = %q\nwant %q", tc.in, got, tc.want)
@@ -204,7 +208,7 @@ func TestRedactBody(t *testing.T) {
 // each secret it carries.
 func TestNoSecretInAnyOutput(t *testing.T) {
 	r := build(t)
-	var j, m, h bytes.Buffer
+	var j, m, h, c bytes.Buffer
 	if err := WriteJSON(&j, r); err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +218,10 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 	if err := WriteHTML(&h, r); err != nil {
 		t.Fatal(err)
 	}
-	for name, out := range map[string]string{"JSON": j.String(), "Markdown": m.String(), "HTML": h.String()} {
+	if err := WriteConsole(&c, r); err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string]string{"JSON": j.String(), "Markdown": m.String(), "HTML": h.String(), "console": c.String()} {
 		for _, s := range []string{secretBearer, secretPurchase, secretClient, secretAccess, secretRefresh, secretIDToken, "c2lnbmF0dXJl"} {
 			if strings.Contains(out, s) {
 				t.Errorf("%s output contains the secret %q", name, s)

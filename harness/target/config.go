@@ -50,6 +50,10 @@ type Landing struct {
 	// ConfirmForm submits the first <form> on the page after the GET, the
 	// way a customer presses "Activate". Default true.
 	ConfirmForm bool `yaml:"confirmForm"`
+	// Click is a CSS selector the browser presses after the page loads
+	// (browser mode only), for pages whose action is a button outside any
+	// form. It replaces the form submission.
+	Click string `yaml:"click"`
 }
 
 // StartSpec says how to launch the publisher.
@@ -104,6 +108,10 @@ func (f ProbeFields) Map() map[string]string {
 // Actions are the publisher's own endpoints that make it call the
 // marketplace: change a plan, change seats, cancel, reconcile.
 type Actions struct {
+	// Activate makes an app that activates from a back office (an
+	// operator approves the sign-up) do so for one subscription; the
+	// harness calls it after the customer's landing-page visit.
+	Activate       *Action `yaml:"activate"`
 	ChangePlan     *Action `yaml:"changePlan"`
 	ChangeQuantity *Action `yaml:"changeQuantity"`
 	Cancel         *Action `yaml:"cancel"`
@@ -152,6 +160,10 @@ type Timeouts struct {
 	WebhookAck time.Duration `yaml:"webhookAck"` // default 10s
 	Flow       time.Duration `yaml:"flow"`       // default 30s
 	Request    time.Duration `yaml:"request"`    // default 10s
+	// Idle is how long the app may make no call to the fakes, with no
+	// notification in flight, before a spec waiting on it concludes that
+	// it has stopped and says where the flow stopped. Default 2s.
+	Idle time.Duration `yaml:"idle"`
 }
 
 // Reports is where run reports go.
@@ -190,15 +202,18 @@ func AllCapabilities() []Capability {
 const (
 	DefaultReadyTimeout = 60 * time.Second
 	DefaultStopTimeout  = 5 * time.Second
-	// DefaultTokenLifetime is short on purpose: MSAL and most token caches
-	// renew a token that has less than five minutes left, so with four
-	// minutes a correct publisher fetches a fresh token whenever it needs
-	// one, and the token-reuse check (AUTH-04) can move the harness clock
-	// past expiry without blaming a cache that is merely generous.
-	DefaultTokenLifetime = 4 * time.Minute
+	// DefaultTokenLifetime is short on purpose, in real time: a correct
+	// cache (MSAL, azidentity, x/oauth2 or a hand-written one with any
+	// renewal margin) then fetches a new token whenever its token is about
+	// to lapse, and the token-reuse check (AUTH-04) can wait, in real time,
+	// until every token the app holds has expired. Tokens are checked on
+	// the wall clock, never on the harness's own clock, which the app
+	// cannot see.
+	DefaultTokenLifetime = 2 * time.Second
 	DefaultWebhookAck    = 10 * time.Second
 	DefaultFlow          = 30 * time.Second
 	DefaultRequest       = 10 * time.Second
+	DefaultIdle          = 2 * time.Second
 	DefaultListen        = "127.0.0.1:0"
 	DefaultPageSize      = 100
 	DefaultReportsDir    = "reports"
@@ -234,7 +249,7 @@ func applyDefaults(c *Config, present func(path string) bool) {
 		}
 	}
 	if a := p.Actions; a != nil {
-		for _, act := range []*Action{a.ChangePlan, a.ChangeQuantity, a.Cancel, a.Reconcile} {
+		for _, act := range []*Action{a.Activate, a.ChangePlan, a.ChangeQuantity, a.Cancel, a.Reconcile} {
 			if act != nil && act.Method == "" {
 				act.Method = "POST"
 			}
@@ -272,6 +287,9 @@ func applyDefaults(c *Config, present func(path string) bool) {
 	}
 	if !present("timeouts.request") {
 		t.Request = DefaultRequest
+	}
+	if !present("timeouts.idle") {
+		t.Idle = DefaultIdle
 	}
 	if !present("reports.dir") {
 		c.Reports.Dir = DefaultReportsDir

@@ -224,14 +224,14 @@ func TestDefaults(t *testing.T) {
 		"tokenLifetime": c.Identity.TokenLifetime, "tokenVersion": c.Identity.TokenVersion,
 		"tls": c.Marketplace.TLS, "listen": c.Marketplace.Listen, "identityListen": c.Marketplace.IdentityListen,
 		"pageSize": c.Marketplace.PageSize, "capabilities": len(c.Capabilities),
-		"webhookAck": c.Timeouts.WebhookAck, "flow": c.Timeouts.Flow, "request": c.Timeouts.Request,
+		"webhookAck": c.Timeouts.WebhookAck, "flow": c.Timeouts.Flow, "request": c.Timeouts.Request, "idle": c.Timeouts.Idle,
 		"reports": c.ReportsDir(), "dir": c.Dir, "startDir": c.StartDir(), "offers": c.OffersPath(),
 	}
 	want := map[string]any{
 		"landing.mode": "http", "confirmForm": true, "inheritEnv": true, "readyTimeout": 60 * time.Second,
-		"stopTimeout": 5 * time.Second, "action method": "POST", "tokenLifetime": 4 * time.Minute, "tokenVersion": "v2",
+		"stopTimeout": 5 * time.Second, "action method": "POST", "tokenLifetime": 2 * time.Second, "tokenVersion": "v2",
 		"tls": true, "listen": "127.0.0.1:0", "identityListen": "127.0.0.1:0", "pageSize": 100, "capabilities": 13,
-		"webhookAck": 10 * time.Second, "flow": 30 * time.Second, "request": 10 * time.Second,
+		"webhookAck": 10 * time.Second, "flow": 30 * time.Second, "request": 10 * time.Second, "idle": 2 * time.Second,
 		"reports": filepath.Join("dir", "reports"), "dir": "dir", "startDir": "dir", "offers": "",
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -253,7 +253,7 @@ func TestExplicitValuesBeatDefaults(t *testing.T) {
 	doc := base + `  landing: {confirmForm: false}
   start: {command: [x], inheritEnv: false, dir: app}
 marketplace: {tls: false, pageSize: 7, offers: offers.yaml}
-capabilities: []
+capabilities: [csp]
 `
 	c, err := Parse([]byte(doc), "/srv/t/target.yaml")
 	if err != nil {
@@ -262,8 +262,15 @@ capabilities: []
 	if c.Publisher.Landing.ConfirmForm || c.Publisher.Start.InheritEnv || c.Marketplace.TLS || c.Marketplace.PageSize != 7 {
 		t.Errorf("explicit values lost: %+v %+v %+v", c.Publisher.Landing, *c.Publisher.Start, c.Marketplace)
 	}
-	if len(c.Capabilities) != 0 || c.Has(CapLanding) {
-		t.Errorf("capabilities = %v, want none", c.Capabilities)
+	if len(c.Capabilities) != 1 || c.Has(CapLanding) {
+		t.Errorf("capabilities = %v, want only csp", c.Capabilities)
+	}
+	// An empty list runs nothing: it is refused, naming the key.
+	if _, err := Parse([]byte(base+"capabilities: []\n"), "t.yaml"); err == nil || !strings.Contains(err.Error(), "capabilities: the list is empty") {
+		t.Errorf("capabilities: [] = %v, want a refusal naming the key", err)
+	}
+	if _, err := Parse([]byte(base+"  landing: {click: '#go'}\n"), "t.yaml"); err == nil || !strings.Contains(err.Error(), "needs a browser") {
+		t.Errorf("click without browser mode = %v, want a refusal", err)
 	}
 	if c.StartDir() != "/srv/t/app" || c.OffersPath() != "/srv/t/offers.yaml" {
 		t.Errorf("StartDir %q OffersPath %q", c.StartDir(), c.OffersPath())

@@ -100,7 +100,7 @@ func (p *Publisher) actions() []namedAction {
 		return nil
 	}
 	var out []namedAction
-	for _, a := range []namedAction{{"changePlan", p.Actions.ChangePlan}, {"changeQuantity", p.Actions.ChangeQuantity},
+	for _, a := range []namedAction{{"activate", p.Actions.Activate}, {"changePlan", p.Actions.ChangePlan}, {"changeQuantity", p.Actions.ChangeQuantity},
 		{"cancel", p.Actions.Cancel}, {"reconcile", p.Actions.Reconcile}} {
 		if a.action != nil {
 			out = append(out, a)
@@ -247,7 +247,7 @@ func (c *Config) clone() *Config {
 	}
 	if a := c.Publisher.Actions; a != nil {
 		cp := Actions{}
-		for _, f := range []struct{ dst, src **Action }{{&cp.ChangePlan, &a.ChangePlan}, {&cp.ChangeQuantity, &a.ChangeQuantity},
+		for _, f := range []struct{ dst, src **Action }{{&cp.Activate, &a.Activate}, {&cp.ChangePlan, &a.ChangePlan}, {&cp.ChangeQuantity, &a.ChangeQuantity},
 			{&cp.Cancel, &a.Cancel}, {&cp.Reconcile, &a.Reconcile}} {
 			if *f.src != nil {
 				v := **f.src

@@ -147,9 +147,17 @@ func (k *checker) validate(c *Config) {
 		}
 	}
 
+	if len(c.Capabilities) == 0 {
+		k.add("capabilities", "the list is empty: no spec can run", "list what the app supports, or leave the key out for all of them")
+	}
+	if c.Publisher.Landing.Click != "" && c.Publisher.Landing.Mode != LandingBrowser {
+		k.add("publisher.landing.click", "a selector to press needs a browser", "set publisher.landing.mode: browser, or remove click")
+	}
+
 	k.positive("timeouts.webhookAck", c.Timeouts.WebhookAck)
 	k.positive("timeouts.flow", c.Timeouts.Flow)
 	k.positive("timeouts.request", c.Timeouts.Request)
+	k.positive("timeouts.idle", c.Timeouts.Idle)
 	if strings.TrimSpace(c.Reports.Dir) == "" {
 		k.add("reports.dir", "empty", `write a folder, e.g. "reports"`)
 	}

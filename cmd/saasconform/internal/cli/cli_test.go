@@ -371,6 +371,18 @@ timeouts: {request: 5m, flow: 5m}
 		t.Errorf("no word of the interruption:\n%s", out.String())
 	}
 	readJUnit(t, filepath.Join(reports, "junit.xml"))
+	// Being interrupted is not the app's fault: no violation may say so.
+	var vs struct {
+		Errors     int `json:"errors"`
+		Violations []struct {
+			Rule, Summary string
+		} `json:"violations"`
+	}
+	if data, err := os.ReadFile(filepath.Join(reports, "violations.json")); err != nil || json.Unmarshal(data, &vs) != nil {
+		t.Errorf("violations.json: %v", err)
+	} else if vs.Errors != 0 {
+		t.Errorf("the interruption was recorded against the app: %+v", vs.Violations)
+	}
 	if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second); err == nil {
 		c.Close()
 		t.Errorf("the publisher still listens on %d after the command exited", port)

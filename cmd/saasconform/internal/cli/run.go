@@ -30,6 +30,7 @@ type runFlags struct {
 	publisherLog string
 	labelFilter  string
 	focus        []string
+	seed         int64
 	verbose      bool
 	noColor      bool
 }
@@ -50,6 +51,7 @@ func newRunFlags(output io.Writer) *runFlags {
 	fs.StringVar(&f.report, "report", "", "saasconform's JSON report: specs, violations, transcript, webhooks, logs (schema: harness/report/SCHEMA.md), `path` (default REPORTS/saasconform.json)")
 	fs.StringVar(&f.publisherLog, "publisher-log", "", "what the started publisher printed, `path` (default REPORTS/publisher.log)")
 	fs.StringVar(&f.labelFilter, "label-filter", "", "run only specs whose labels match `EXPR`, e.g. \"flow:activation\" or \"FUL-RESOLVE-01 || flow:webhook\"")
+	fs.Int64Var(&f.seed, "seed", 0, "order the specs with this random `N` (printed and kept in the reports by every run) to repeat a run's order; 0 picks one")
 	fs.Func("focus", "run only specs whose text matches `REGEX` (repeatable)", func(s string) error {
 		if _, err := regexp.Compile(s); err != nil {
 			return err
@@ -148,7 +150,8 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 	passed, err := suites.Execute(ctx, suites.Config{Target: cfg, Logs: logs}, suites.Options{
 		JUnit: f.junit, JSON: f.json, Violations: f.violations, HTML: f.html, Markdown: f.markdown, Report: f.report,
 		ToolVersion: version(),
-		LabelFilter: f.labelFilter, Focus: f.focus, Verbose: f.verbose, NoColor: f.noColor || !terminal(os.Stdout),
+		Console:     stderr,
+		LabelFilter: f.labelFilter, Focus: f.focus, Seed: f.seed, Verbose: f.verbose, NoColor: f.noColor || !terminal(os.Stdout),
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "saasconform: %v\n", err)
