@@ -1,0 +1,156 @@
+package mutants
+
+import (
+	"context"
+	"encoding/xml"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestIndependentSubjects runs the suites against publishers written apart
+// from the reference one, the way ISVs write them (fixtures/apps): the
+// correct app must pass with no violation in several spec orders, and each
+// broken variant must be reported by its one root cause.
+func TestIndependentSubjects(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: builds and runs the subjects")
+	}
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := t.TempDir()
+	build(t, root, filepath.Join(bin, "go-publisher"), "./fixtures/apps/go-publisher")
+	build(t, root, filepath.Join(bin, "saasconform"), "./cmd/saasconform")
+	goApp := func(t *testing.T, file string) string {
+		return subjectTarget(t, root, filepath.Join(root, "fixtures/apps/go-publisher", file),
+			`command: ["go", "run", "./fixtures/apps/go-publisher"]`, fmt.Sprintf("command: [%q]", filepath.Join(bin, "go-publisher")))
+	}
+
+	t.Run("go-publisher correct, three orders", func(t *testing.T) {
+		for _, seed := range []int{1, 2, 3} {
+			o := runSubject(t, bin, goApp(t, "target.yaml"), seed)
+			if o.exit != 0 || len(o.failed) != 0 || len(o.rules) != 0 {
+				t.Errorf("seed %d: exit %d, failed %v, rules %v\n%s", seed, o.exit, o.failed, o.rules, tail(o.output))
+			}
+		}
+	})
+	t.Run("go-publisher wrong scope: one root cause, the rest blocked by it", func(t *testing.T) {
+		o := runSubject(t, bin, goApp(t, "target-wrong-scope.yaml"), 1)
+		if o.exit != 1 {
+			t.Fatalf("exit %d\n%s", o.exit, tail(o.output))
+		}
+		own, blocked := 0, 0
+		for _, m := range o.messages {
+			switch {
+			case strings.HasPrefix(m, "blocked: AUTH-01 — "):
+				blocked++
+			case strings.HasPrefix(m, "AUTH-01: "):
+				own++
+			default:
+				t.Errorf("a failure that does not name AUTH-01 first: %s", firstLine(m))
+			}
+		}
+		if own == 0 || own > 3 || blocked < 30 {
+			t.Errorf("%d own AUTH-01 failures and %d blocked; want 1–3 and the rest blocked", own, blocked)
+		}
+	})
+	t.Run("go-publisher token cache that never expires: AUTH-04", func(t *testing.T) {
+		o := runSubject(t, bin, goApp(t, "target-cache-never-expires.yaml"), 1)
+		if o.exit != 1 || !contains(o.rules, "AUTH-04") {
+			t.Errorf("exit %d, rules %v; want 1 with AUTH-04\n%s", o.exit, o.rules, tail(o.output))
+		}
+	})
+}
+
+// subjectOutcome is one run against a subject, with JUnit's failure
+// messages.
+type subjectOutcome struct {
+	outcome
+	messages []string
+}
+
+// subjectTarget copies a subject's target file with its start command
+// replaced by a prebuilt binary and its folders made absolute.
+func subjectTarget(t *testing.T, root, path, oldCmd, newCmd string) string {
+	t.Helper()
+	text, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(text), oldCmd, newCmd, 1)
+	s = regexp.MustCompile(`(?m)^(\s+dir:) \S+`).ReplaceAllString(s, "$1 "+strconv.Quote(root))
+	dir := t.TempDir()
+	s = regexp.MustCompile(`(?m)^reports:.*$`).ReplaceAllString(s, "reports: {dir: "+strconv.Quote(dir)+"}")
+	out := filepath.Join(dir, "target.yaml")
+	if err := os.WriteFile(out, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func runSubject(t *testing.T, bin, cfg string, seed int) subjectOutcome {
+	t.Helper()
+	dir := filepath.Dir(cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	start := time.Now()
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "saasconform"), "run", "-c", cfg, "--no-color", "--seed", fmt.Sprint(seed),
+		"--junit", filepath.Join(dir, "junit.xml"), "--json", filepath.Join(dir, "ginkgo.json"),
+		"--violations", filepath.Join(dir, "violations.json"))
+	out, _ := cmd.CombinedOutput()
+	o := subjectOutcome{outcome: outcome{exit: cmd.ProcessState.ExitCode(), elapsed: time.Since(start), output: string(out)}}
+	if ctx.Err() != nil {
+		t.Fatalf("the run did not finish in 4 minutes\n%s", tail(o.output))
+	}
+	var err error
+	if o.failed, err = failedSpecs(filepath.Join(dir, "ginkgo.json")); err != nil {
+		t.Fatalf("%v\n%s", err, tail(o.output))
+	}
+	if o.rules, err = violatedRules(filepath.Join(dir, "violations.json")); err != nil {
+		t.Fatal(err)
+	}
+	var j struct {
+		Suites []struct {
+			Cases []struct {
+				Failure *struct {
+					Message string `xml:"message,attr"`
+				} `xml:"failure"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "junit.xml"))
+	if err != nil || xml.Unmarshal(data, &j) != nil {
+		t.Fatalf("junit.xml: %v", err)
+	}
+	for _, s := range j.Suites {
+		for _, c := range s.Cases {
+			if c.Failure != nil {
+				o.messages = append(o.messages, c.Failure.Message)
+			}
+		}
+	}
+	t.Logf("%s seed %d: exit %d, %d failed, rules %v, %.1fs", filepath.Base(cfg), seed, o.exit, len(o.failed), o.rules, o.elapsed.Seconds())
+	return o
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
