@@ -34,6 +34,40 @@ func TestIndependentSubjects(t *testing.T) {
 			`command: ["go", "run", "./fixtures/apps/go-publisher"]`, fmt.Sprintf("command: [%q]", filepath.Join(bin, "go-publisher")))
 	}
 
+	pyDir := filepath.Join(root, "fixtures/apps/python-publisher")
+	pyApp := func(t *testing.T, file string) string {
+		if err := exec.Command("/usr/bin/python3", "-c", "import flask, requests, jwt, cryptography").Run(); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("Debian's python3 with flask, requests, jwt and cryptography is needed (.ci/run installs them): %v", err)
+			}
+			t.Skip("no /usr/bin/python3 with python3-flask, python3-requests, python3-jwt, python3-cryptography (apt-get install them)")
+		}
+		return subjectTarget(t, root, filepath.Join(pyDir, file),
+			`command: ["/usr/bin/python3", "app.py"]`, fmt.Sprintf("command: [\"/usr/bin/python3\", %q]", filepath.Join(pyDir, "app.py")))
+	}
+	t.Run("python-publisher correct", func(t *testing.T) {
+		o := runSubject(t, bin, pyApp(t, "target.yaml"), 1)
+		if o.exit != 0 || len(o.failed) != 0 || len(o.rules) != 0 {
+			t.Errorf("exit %d, failed %v, rules %v\n%s", o.exit, o.failed, o.rules, tail(o.output))
+		}
+	})
+	t.Run("python-publisher token request sent as GET: the Entra refusal is the root cause", func(t *testing.T) {
+		o := runSubject(t, bin, pyApp(t, "target-token-get.yaml"), 1)
+		for _, m := range o.messages {
+			if !strings.HasPrefix(m, "AUTH-05: ") && !strings.HasPrefix(m, "blocked: AUTH-05 — ") {
+				t.Errorf("a failure that does not name AUTH-05 first: %s", firstLine(m))
+			}
+		}
+		if o.exit != 1 || len(o.messages) < 30 {
+			t.Errorf("exit %d, %d failures", o.exit, len(o.messages))
+		}
+	})
+	t.Run("python-publisher never activates: diagnosed in seconds", func(t *testing.T) {
+		o := runSubject(t, bin, pyApp(t, "target-never-activates.yaml"), 1)
+		if o.exit != 1 || o.elapsed > 60*time.Second || !contains(o.rules, "FUL-ACTIVATE-04") {
+			t.Errorf("exit %d after %s, rules %v; want 1 within 60s naming FUL-ACTIVATE-04\n%s", o.exit, o.elapsed, o.rules, tail(o.output))
+		}
+	})
 	t.Run("go-publisher correct, three orders", func(t *testing.T) {
 		for _, seed := range []int{1, 2, 3} {
 			o := runSubject(t, bin, goApp(t, "target.yaml"), seed)
