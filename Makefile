@@ -9,7 +9,7 @@ TARGET  ?= fixtures/targets/reference-publisher.yaml
 
 ## test: vet, formatting, and every test with the race detector
 test: lint
-	$(GO) test -race -count=1 $(PKGS)
+	$(GO) test -race -count=1 -timeout 15m $(PKGS)
 
 ## build: the saasconform command, into $(BIN)
 build:

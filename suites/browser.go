@@ -10,10 +10,11 @@ import (
 // each visit. The client is not used: the browser has its own network stack
 // (see driver.BrowserVisitor on certificates). A missing browser fails the
 // run's setup, not every landing spec.
-func newBrowserVisitor(_ *http.Client, confirm bool) (driver.Visitor, error) {
+func newBrowserVisitor(_ *http.Client, confirm bool, click string) (driver.Visitor, error) {
 	v, err := driver.NewBrowserVisitor(confirm)
 	if err != nil {
 		return nil, err
 	}
+	v.Click = click
 	return v, nil
 }

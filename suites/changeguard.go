@@ -22,7 +22,8 @@ var _ = Describe("Changes the marketplace would refuse", Label("flow:changeGuard
 			By("the publisher is asked to change the plan of the suspended subscription")
 			f.act("changePlan", p.SubscriptionID, to, 0)
 			f.expectNoRule("STATE-02")
-			Expect(f.sub(p.SubscriptionID).PlanID).To(Equal(pl.Flat))
+			Expect(f.sub(p.SubscriptionID).PlanID).To(Equal(pl.Flat),
+				"the app should not change the plan of a suspended subscription; Microsoft's plan changed")
 			f.done()
 		})
 
@@ -39,7 +40,8 @@ var _ = Describe("Changes the marketplace would refuse", Label("flow:changeGuard
 				f.act("cancel", p.SubscriptionID, "", 0)
 			}
 			f.expectNoRule("FUL-UPDATE-03")
-			Expect(f.sub(p.SubscriptionID).SaasSubscriptionStatus).To(Equal(marketplace.Subscribed))
+			Expect(f.sub(p.SubscriptionID).SaasSubscriptionStatus).To(Equal(marketplace.Subscribed),
+				"the app should leave a reseller's subscription alone (allowedCustomerOperations: Read); its status changed")
 			f.done()
 		})
 })

@@ -32,7 +32,7 @@ var _ = Describe("Change plan", Label("flow:changePlan"), func() {
 			op = f.chgAwaitAnswer(p.SubscriptionID, op.ID)
 			Expect(op.Status).To(Equal(marketplace.OpSucceeded),
 				"the publisher refused a plan change its config does not refuse (rejects.plans)\n%s", f.violationText())
-			Expect(f.sub(p.SubscriptionID).PlanID).To(Equal(to))
+			Expect(f.sub(p.SubscriptionID).PlanID).To(Equal(to), "after the change was accepted Microsoft should show plan %s", to)
 			f.blamedView(p.SubscriptionID, "after the customer's plan change", nil)
 			f.done()
 		})
@@ -62,7 +62,7 @@ var _ = Describe("Change plan", Label("flow:changePlan"), func() {
 				Skip("the offer needs two more plans the publisher accepts: one to change to, one to forge")
 			}
 			to, forged := targets[0], targets[1]
-			p := f.buyActive(marketplace.PurchaseRequest{PlanID: pl.Flat})
+			p := f.buyForWebhook(marketplace.PurchaseRequest{PlanID: pl.Flat})
 			op, err := env.MS.Marketplace.ChangePlan(p.SubscriptionID, to)
 			Expect(err).NotTo(HaveOccurred())
 			tampered := f.event(op.ID)
@@ -70,6 +70,14 @@ var _ = Describe("Change plan", Label("flow:changePlan"), func() {
 			body, err := json.Marshal(tampered)
 			Expect(err).NotTo(HaveOccurred())
 			By(fmt.Sprintf("Microsoft's signed notification says %s, but the operation is a change to %s", forged, to))
+			if f.onBehalf != nil {
+				_, err := quietSender().DeliverBody(f.ctx, tampered, body)
+				Expect(err).NotTo(HaveOccurred())
+				f.expectNotActedOnPayload(p.SubscriptionID, op.ID, to, forged)
+				f.settleWindow()
+				f.done()
+				return
+			}
 			d, err := env.Sender.DeliverBody(f.ctx, tampered, body)
 			Expect(err).NotTo(HaveOccurred())
 			f.expectAcked(d)
@@ -100,8 +108,9 @@ var _ = Describe("Change plan", Label("flow:changePlan"), func() {
 			f.expectNoRule("FUL-UPDATE-01")
 			Expect(status).To(BeNumerically("~", 250, 50), "the publisher's plan change answered %d: %s\n%s", status, clip(body), f.violationText())
 			opID := f.chgExpectFollowed(p.SubscriptionID)
-			Expect(f.waitOp(p.SubscriptionID, opID).Status).To(Equal(marketplace.OpSucceeded))
-			Expect(f.sub(p.SubscriptionID).PlanID).To(Equal(to))
+			Expect(f.waitOp(p.SubscriptionID, opID).Status).To(Equal(marketplace.OpSucceeded),
+				"the app's own change of plan (operation %s) should complete", opID)
+			Expect(f.sub(p.SubscriptionID).PlanID).To(Equal(to), "after the app's change Microsoft should show plan %s", to)
 			f.blamedView(p.SubscriptionID, "after the publisher's own plan change", nil)
 			f.done()
 		})
@@ -110,6 +119,7 @@ var _ = Describe("Change plan", Label("flow:changePlan"), func() {
 		Label("FUL-UPDATE-02", "STATE-06"), func(ctx SpecContext) {
 			f := begin(ctx, target.CapLanding, target.CapActivate, target.CapChangePlan, target.CapPublisherActions)
 			f.needAction("changePlan")
+			f.needProbe()
 			pl := plans()
 			to := chgTarget(pl, pl.Flat)
 			p := f.buyActive(marketplace.PurchaseRequest{PlanID: pl.Flat})
@@ -118,7 +128,8 @@ var _ = Describe("Change plan", Label("flow:changePlan"), func() {
 			By(fmt.Sprintf("the publisher reported %d: %s", status, clip(body)))
 			f.expectNoRule("FUL-UPDATE-01")
 			opID := f.chgExpectFollowed(p.SubscriptionID)
-			Expect(f.waitOp(p.SubscriptionID, opID).Status).To(Equal(marketplace.OpFailed))
+			Expect(f.waitOp(p.SubscriptionID, opID).Status).To(Equal(marketplace.OpFailed),
+				"Microsoft was set to fail the app's change (operation %s)", opID)
 			f.blamedView(p.SubscriptionID, "after its own plan change failed", chgAssumed(pl.Flat, to, "plan"))
 			f.done()
 		})
@@ -163,6 +174,26 @@ func (f *flow) chgPause() bool {
 	case <-time.After(20 * time.Millisecond):
 		return true
 	}
+}
+
+// expectNotActedOnPayload is WH-VERIFY-01 judged on a subscription the app
+// never activated (buyForWebhook): whether the app acts on it at all is its
+// own business, but if it answers the operation it must have read it
+// first, and it must never take the payload's plan for the operation's.
+func (f *flow) expectNotActedOnPayload(subID, opID, to, forged string) {
+	GinkgoHelper()
+	f.awaitQuiet(quietPeriod())
+	if get, patch := f.chgOpCalls(opID); patch >= 0 && (get < 0 || patch < get) {
+		f.record(violationFor("WH-VERIFY-01", subID, "the webhook answered the operation (PATCH) without reading it first",
+			"no GET …/operations/"+opID+" before the PATCH", "GET the operation before acting on the notification",
+			"treat the notification as a hint: GET the operation it names and act on what Microsoft says"))
+	}
+	if v, err := env.Probe.Read(f.ctx, subID); err == nil && strings.EqualFold(v.PlanID, forged) {
+		f.record(violationFor("WH-VERIFY-01", subID, "the publisher applied the notification's planId, not the operation's",
+			"plan "+forged+" (from the payload)", "plan "+to+" (from GET operation)",
+			"GET the operation named in the notification and act on what it says; treat the payload as a hint"))
+	}
+	f.expectNoRule("WH-VERIFY-01")
 }
 
 // chgTargets are the plans a subscription on from can move to that the

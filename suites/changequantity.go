@@ -23,7 +23,7 @@ var _ = Describe("Change quantity", Label("flow:changeQuantity"), func() {
 			op = f.chgAwaitAnswer(p.SubscriptionID, op.ID)
 			Expect(op.Status).To(Equal(marketplace.OpSucceeded),
 				"the publisher refused %d seats, within its own limit (rejects.maxSeats)\n%s", to, f.violationText())
-			Expect(qtyText(f.sub(p.SubscriptionID).Quantity)).To(Equal(fmt.Sprint(to)))
+			Expect(qtyText(f.sub(p.SubscriptionID).Quantity)).To(Equal(fmt.Sprint(to)), "after the change was accepted Microsoft should show %d seats", to)
 			f.blamedView(p.SubscriptionID, "after the customer's seat change", nil)
 			f.done()
 		})
@@ -54,8 +54,9 @@ var _ = Describe("Change quantity", Label("flow:changeQuantity"), func() {
 			f.expectNoRule("FUL-UPDATE-01")
 			Expect(status).To(BeNumerically("~", 250, 50), "the publisher's seat change answered %d: %s\n%s", status, clip(body), f.violationText())
 			opID := f.chgExpectFollowed(p.SubscriptionID)
-			Expect(f.waitOp(p.SubscriptionID, opID).Status).To(Equal(marketplace.OpSucceeded))
-			Expect(qtyText(f.sub(p.SubscriptionID).Quantity)).To(Equal(fmt.Sprint(to)))
+			Expect(f.waitOp(p.SubscriptionID, opID).Status).To(Equal(marketplace.OpSucceeded),
+				"the app's own change of seats (operation %s) should complete", opID)
+			Expect(qtyText(f.sub(p.SubscriptionID).Quantity)).To(Equal(fmt.Sprint(to)), "after the app's change Microsoft should show %d seats", to)
 			f.blamedView(p.SubscriptionID, "after the publisher's own seat change", nil)
 			f.done()
 		})
@@ -64,6 +65,7 @@ var _ = Describe("Change quantity", Label("flow:changeQuantity"), func() {
 		Label("FUL-UPDATE-02", "STATE-06"), func(ctx SpecContext) {
 			f := begin(ctx, target.CapLanding, target.CapActivate, target.CapChangeQuantity, target.CapPublisherActions)
 			f.needAction("changeQuantity")
+			f.needProbe()
 			pl := qtyPlans()
 			to := qtySeatsTo(pl, pl.SeatMin)
 			p := f.buyActive(marketplace.PurchaseRequest{PlanID: pl.Seat, Quantity: pl.SeatMin})
@@ -72,7 +74,8 @@ var _ = Describe("Change quantity", Label("flow:changeQuantity"), func() {
 			By(fmt.Sprintf("the publisher reported %d: %s", status, clip(body)))
 			f.expectNoRule("FUL-UPDATE-01")
 			opID := f.chgExpectFollowed(p.SubscriptionID)
-			Expect(f.waitOp(p.SubscriptionID, opID).Status).To(Equal(marketplace.OpFailed))
+			Expect(f.waitOp(p.SubscriptionID, opID).Status).To(Equal(marketplace.OpFailed),
+				"Microsoft was set to fail the app's change (operation %s)", opID)
 			f.blamedView(p.SubscriptionID, "after its own seat change failed",
 				chgAssumed(fmt.Sprint(pl.SeatMin), fmt.Sprint(to), "quantity"))
 			f.done()
@@ -92,8 +95,9 @@ var _ = Describe("Change quantity", Label("flow:changeQuantity"), func() {
 			f.expectNoRule("FUL-UPDATE-01")
 			Expect(status).To(BeNumerically("~", 250, 50), "the publisher's plan change answered %d: %s\n%s", status, clip(body), f.violationText())
 			opID := f.chgExpectFollowed(p.SubscriptionID)
-			Expect(f.waitOp(p.SubscriptionID, opID).Status).To(Equal(marketplace.OpSucceeded))
-			Expect(f.sub(p.SubscriptionID).PlanID).To(Equal(pl.OtherSeat))
+			Expect(f.waitOp(p.SubscriptionID, opID).Status).To(Equal(marketplace.OpSucceeded),
+				"the app's own change of plan (operation %s) should complete", opID)
+			Expect(f.sub(p.SubscriptionID).PlanID).To(Equal(pl.OtherSeat), "after the app's change Microsoft should show plan %s", pl.OtherSeat)
 			f.blamedView(p.SubscriptionID, "after the publisher moved a per-seat subscription to another plan", nil)
 			f.done()
 		})

@@ -15,6 +15,7 @@ var _ = Describe("Reseller (CSP) purchases", Label("flow:csp"), func() {
 	It("activates a purchase a reseller made for its customer and keys the account on the customer's tenant",
 		Label("FUL-ACTIVATE-01", "STATE-06"), func(ctx SpecContext) {
 			f := begin(ctx, target.CapLanding, target.CapActivate, target.CapCSP)
+			f.needProbe()
 			p := f.cspBuyActive()
 			f.blamedView(p.SubscriptionID, "after activating a CSP purchase", nil)
 			f.done()
@@ -23,6 +24,7 @@ var _ = Describe("Reseller (CSP) purchases", Label("flow:csp"), func() {
 	It("reflects Microsoft suspending a reseller's subscription",
 		Label("WH-ACK-01", "STATE-06"), func(ctx SpecContext) {
 			f := begin(ctx, target.CapLanding, target.CapActivate, target.CapCSP, target.CapSuspend)
+			f.needProbe()
 			p := f.cspBuyActive()
 			f.blamedView(p.SubscriptionID, "after activating a CSP purchase", nil)
 			// The reseller's customer may only read the subscription
@@ -30,8 +32,8 @@ var _ = Describe("Reseller (CSP) purchases", Label("flow:csp"), func() {
 			// from Microsoft's side.
 			op, d := f.customer(marketplace.ActionSuspend, p.SubscriptionID)
 			f.expectAcked(d)
-			Expect(op.Status).To(Equal(marketplace.OpSucceeded))
-			Expect(f.sub(p.SubscriptionID).SaasSubscriptionStatus).To(Equal(marketplace.Suspended))
+			Expect(op.Status).To(Equal(marketplace.OpSucceeded), "Microsoft's Suspend operation should have succeeded")
+			Expect(f.sub(p.SubscriptionID).SaasSubscriptionStatus).To(Equal(marketplace.Suspended), "Microsoft should show the subscription Suspended")
 			f.blamedView(p.SubscriptionID, "after Microsoft suspended a CSP subscription", nil)
 			f.done()
 		})

@@ -197,6 +197,7 @@ func (f *flow) activityKey(subID string, v driver.View, err error) string {
 // not is not waited on: Unsubscribed is final (STATE-01).
 func (f *flow) viewGap(subID string, withTerm bool) (gap []driver.Mismatch, why string) {
 	GinkgoHelper()
+	f.awaitPartnerNotices(subID)
 	deadline := time.Now().Add(env.Target.Timeouts.Flow)
 	idle := quietPeriod()
 	mark, since := "", time.Now()
@@ -237,12 +238,54 @@ func (f *flow) viewGap(subID string, withTerm bool) (gap []driver.Mismatch, why 
 	}
 }
 
+// awaitPartnerNotices waits until every notification Microsoft sent the
+// app about its own changes to subID (operationRequestSource Partner; they
+// are sent while the spec goes on) has been delivered and answered, and
+// the app has then been quiet for a moment. A view judged before that is
+// judged too early: an app that applies a failed operation from the
+// notification that arrives a moment later would pass.
+func (f *flow) awaitPartnerNotices(subID string) {
+	deadline := time.Now().Add(env.Target.Timeouts.Flow)
+	for {
+		waiting, seen := 0, 0
+		delivered := map[string]bool{}
+		for _, d := range env.Sender.DeliveriesFor(subID) {
+			delivered[d.Payload.ID+"|"+string(d.Payload.Status)] = true
+		}
+		for _, ev := range env.MS.Marketplace.Events() {
+			p := ev.Payload
+			if p.OperationRequestSource != marketplace.SourcePartner || !strings.EqualFold(p.SubscriptionID, subID) {
+				continue
+			}
+			seen++
+			if !delivered[p.ID+"|"+string(p.Status)] {
+				waiting++
+			}
+		}
+		if waiting == 0 {
+			if seen > 0 {
+				f.awaitQuiet(200 * time.Millisecond)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			return
+		}
+		select {
+		case <-f.ctx.Done():
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
 // settledView is expectView that stops waiting once the publisher is quiet;
 // with withTerm the term end counts too (after a renewal). A difference is
 // recorded as STATE-06 and fails the spec.
 func (f *flow) settledView(subID, when string, withTerm bool) {
 	GinkgoHelper()
 	if env.Probe == nil {
+		f.viewUnchecked()
 		return
 	}
 	gap, why := f.viewGap(subID, withTerm)
@@ -258,6 +301,7 @@ func (f *flow) settledView(subID, when string, withTerm bool) {
 func (f *flow) blamedView(subID, when string, blame func(marketplace.Subscription, driver.View) *violation.Violation) {
 	GinkgoHelper()
 	if env.Probe == nil {
+		f.viewUnchecked()
 		return
 	}
 	gap, why := f.viewGap(subID, false)

@@ -196,7 +196,7 @@ func visitorFor(t *target.Config, c *http.Client) (driver.Visitor, error) {
 	case "", "http":
 		return &driver.HTTPVisitor{Client: c, ConfirmForm: confirm}, nil
 	case "browser":
-		return newBrowserVisitor(c, confirm)
+		return newBrowserVisitor(c, confirm, t.Publisher.Landing.Click)
 	}
 	return nil, fmt.Errorf("suites: unknown landing mode %q", t.Publisher.Landing.Mode)
 }

@@ -21,7 +21,7 @@ var _ = Describe("Free trials", Label("flow:freeTrial"), func() {
 			f.activate(p)
 			s := f.sub(p.SubscriptionID)
 			Expect(s.IsFreeTrial).To(BeTrue(), "the subscription is still a free trial after activation")
-			Expect(s.PlanID).To(Equal(pl.Trial))
+			Expect(s.PlanID).To(Equal(pl.Trial), "the activated trial should keep plan %s", pl.Trial)
 			f.blamedView(p.SubscriptionID, "after activating a free trial", nil)
 			f.done()
 		})

@@ -12,6 +12,7 @@ var _ = Describe("Renewal", Label("flow:renew"), func() {
 	It("acknowledges a renewal and keeps the account active into the new term",
 		Label("WH-ACK-01", "STATE-05", "STATE-06"), func(ctx SpecContext) {
 			f := begin(ctx, target.CapLanding, target.CapActivate, target.CapRenew)
+			f.needProbe()
 			p := f.buyActive(marketplace.PurchaseRequest{PlanID: plans().Flat})
 			before := f.sub(p.SubscriptionID).Term.EndDate
 			_, d := f.customer(marketplace.ActionRenew, p.SubscriptionID)

@@ -16,6 +16,7 @@ var _ = Describe("Suspend and reinstate", Label("flow:suspend"), func() {
 	It("acknowledges a Suspend notification and suspends the account without deleting it",
 		Label("WH-ACK-01", "WH-VERIFY-01", "STATE-03", "STATE-06"), func(ctx SpecContext) {
 			f := begin(ctx, target.CapLanding, target.CapActivate, target.CapSuspend)
+			f.needProbe()
 			p := f.buyActive(marketplace.PurchaseRequest{PlanID: plans().Flat})
 			op, d := f.customer(marketplace.ActionSuspend, p.SubscriptionID)
 			f.expectAcked(d)
@@ -27,6 +28,7 @@ var _ = Describe("Suspend and reinstate", Label("flow:suspend"), func() {
 	It("restores the account when a suspended subscription is reinstated",
 		Label("STATE-04", "STATE-06"), func(ctx SpecContext) {
 			f := begin(ctx, target.CapLanding, target.CapActivate, target.CapSuspend, target.CapReinstate)
+			f.needProbe()
 			p := f.buyActive(marketplace.PurchaseRequest{PlanID: plans().Flat})
 			sop, d := f.customer(marketplace.ActionSuspend, p.SubscriptionID)
 			f.expectAcked(d)

@@ -17,6 +17,7 @@ var _ = Describe("Cancellation", Label("flow:unsubscribe"), func() {
 	It("deprovisions the account when the customer cancels",
 		Label("WH-ACK-01", "STATE-01", "STATE-06"), func(ctx SpecContext) {
 			f := begin(ctx, target.CapLanding, target.CapActivate, target.CapUnsubscribe)
+			f.needProbe()
 			p := f.buyActive(marketplace.PurchaseRequest{PlanID: plans().Flat})
 			_, d := f.customer(marketplace.ActionUnsubscribe, p.SubscriptionID)
 			f.expectAcked(d)

@@ -2,6 +2,7 @@ package driver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -79,6 +80,10 @@ type BrowserVisitor struct {
 	// ExecPath is the browser binary; "" means FindChromium.
 	ExecPath    string
 	ConfirmForm bool
+	// Click, when set, is a CSS selector pressed after the page loads, in
+	// place of the first form's submission: for pages whose action is a
+	// button outside any form (a script then calls the app).
+	Click string
 	// Timeout bounds one whole visit, browser start-up included; default
 	// 60s. The context passed to Visit bounds it too.
 	Timeout time.Duration
@@ -136,7 +141,24 @@ func (v *BrowserVisitor) Visit(ctx context.Context, landingPage, token string) (
 	if out.Landing, err = capture(tab, resp); err != nil {
 		return out, v.fail(ctx, "reading "+target, err)
 	}
-	if !v.ConfirmForm || out.Landing.Status >= 300 {
+	if out.Landing.Status >= 300 {
+		out.Action = fmt.Sprintf("nothing was pressed: the page answered %d", out.Landing.Status)
+		return out, nil
+	}
+	if v.Click != "" {
+		confirm, found, err := v.press(tab, clickScript(v.Click), v.clickWait())
+		switch {
+		case err != nil:
+			return out, v.fail(ctx, "pressing "+v.Click, err)
+		case !found:
+			out.Action = fmt.Sprintf("no element matched publisher.landing.click %q, so nothing was pressed", v.Click)
+		default:
+			out.Confirm, out.Action = &confirm, fmt.Sprintf("pressed %q", v.Click)
+		}
+		return out, nil
+	}
+	if !v.ConfirmForm {
+		out.Action = "no form was submitted (publisher.landing.confirmForm is off)"
 		return out, nil
 	}
 	confirm, submitted, err := v.submit(tab)
@@ -144,9 +166,36 @@ func (v *BrowserVisitor) Visit(ctx context.Context, landingPage, token string) (
 		return out, v.fail(ctx, "submitting the landing page's first form", err)
 	}
 	if submitted {
-		out.Confirm = &confirm
+		out.Confirm, out.Action = &confirm, "submitted the first form"
+	} else {
+		out.Action = noFormAction
 	}
 	return out, nil
+}
+
+// noFormAction is what a visit did on a page without a form.
+const noFormAction = "the page had no form to submit; if its action is a button outside a form, set publisher.landing.click"
+
+// clickScript presses the element sel names, after the evaluation returns
+// (as submitScript does); false when nothing matches.
+func clickScript(sel string) string {
+	q, _ := json.Marshal(sel)
+	return `(() => {
+	let e = null;
+	try { e = document.querySelector(` + string(q) + `); } catch (_) { return false; }
+	if (!e) return false;
+	setTimeout(() => e.click(), 0);
+	return true;
+})()`
+}
+
+// clickWait is how long a press waits for a new page: a button that calls
+// the app with fetch loads none, and the visit should not wait long for it.
+func (v *BrowserVisitor) clickWait() time.Duration {
+	if v.SubmitWait > 0 {
+		return v.SubmitWait
+	}
+	return 3 * time.Second
 }
 
 // HeadlessOptions are the flags from STACK.md for the Chromium at path:
@@ -214,10 +263,17 @@ func (v *BrowserVisitor) submit(tab context.Context) (page Page, submitted bool,
 	if wait <= 0 {
 		wait = 15 * time.Second
 	}
+	return v.press(tab, submitScript, wait)
+}
+
+// press runs script (which returns whether it found what to press) and
+// captures the page that loads, or the page as it stands after wait when
+// none does.
+func (v *BrowserVisitor) press(tab context.Context, script string, wait time.Duration) (page Page, submitted bool, err error) {
 	wctx, cancel := context.WithTimeout(tab, wait)
 	defer cancel()
 	resp, err := chromedp.RunResponse(wctx, func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
-		found, err := chromedp.Evaluate[bool](submitScript)(ctx, t)
+		found, err := chromedp.Evaluate[bool](script)(ctx, t)
 		if err == nil && !found {
 			err = errNoForm
 		}

@@ -219,3 +219,69 @@ func TestFindChromium(t *testing.T) {
 		t.Errorf("FindChromium with nothing installed: %v", err)
 	}
 }
+
+// TestBrowserVisitorClicksAButtonOutsideAForm: a page whose action is a
+// button with an onclick (no form) is pressed when Click names it; without
+// Click the visit says no form was found, and a selector that matches
+// nothing says so.
+func TestBrowserVisitorClicksAButtonOutsideAForm(t *testing.T) {
+	path := needChromium(t)
+	var mu sync.Mutex
+	var activated []string
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /landing", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<!doctype html><html><body><p id="state">pending</p>
+<button id="go" onclick="fetch('/api/activate', {method: 'POST', body: new URLSearchParams(location.search).get('token')})
+  .then(r => r.text()).then(t => { document.getElementById('state').textContent = t; })">Start my subscription</button>
+</body></html>`)
+	})
+	mux.HandleFunc("POST /api/activate", func(w http.ResponseWriter, r *http.Request) {
+		b := make([]byte, 64)
+		n, _ := r.Body.Read(b)
+		mu.Lock()
+		activated = append(activated, string(b[:n]))
+		mu.Unlock()
+		fmt.Fprint(w, "activated")
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	v := &BrowserVisitor{ExecPath: path, ConfirmForm: true}
+	got, err := v.Visit(t.Context(), srv.URL+"/landing", "tok-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Confirm != nil || !strings.Contains(got.Action, "no form") || !strings.Contains(got.Action, "publisher.landing.click") {
+		t.Errorf("without Click: confirm %+v, action %q; want nothing pressed and a hint at publisher.landing.click", got.Confirm, got.Action)
+	}
+
+	v.Click = "#go"
+	v.SubmitWait = 2 * time.Second
+	got, err = v.Visit(t.Context(), srv.URL+"/landing", "tok-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	calls := append([]string(nil), activated...)
+	mu.Unlock()
+	if len(calls) != 1 || calls[0] != "tok-2" {
+		t.Errorf("the button's script called the app %v, want once with tok-2", calls)
+	}
+	if got.Confirm == nil || !strings.Contains(got.Confirm.Body, "activated") || got.Action != `pressed "#go"` {
+		t.Errorf("after the press: action %q, page %+v", got.Action, got.Confirm)
+	}
+
+	v.Click = "#nothing-here"
+	got, err = v.Visit(t.Context(), srv.URL+"/landing", "tok-3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Confirm != nil || !strings.Contains(got.Action, "no element matched") {
+		t.Errorf("a selector that matches nothing: action %q", got.Action)
+	}
+	v.Click = "#bad[selector"
+	if got, err = v.Visit(t.Context(), srv.URL+"/landing", "tok-4"); err != nil || !strings.Contains(got.Action, "no element matched") {
+		t.Errorf("an invalid selector: %v, action %q", err, got.Action)
+	}
+}

@@ -172,6 +172,37 @@ func TestSenderTimesOutSlowWebhooks(t *testing.T) {
 	}
 }
 
+// TestSenderInterruptedIsNotAViolation: a delivery cut short because the
+// run was cancelled (Ctrl-C, SIGTERM) says nothing about the app, so it
+// records no WH-ACK-01 (it used to record "could not be reached: context
+// canceled").
+func TestSenderInterruptedIsNotAViolation(t *testing.T) {
+	arrived := make(chan struct{}, 1)
+	release := make(chan struct{})
+	s, _, log, _ := senderFixture(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		arrived <- struct{}{}
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(func() { close(release) })
+	s.AckWindow = time.Minute
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-arrived
+		cancel()
+	}()
+	d, err := s.Deliver(ctx, payload(marketplace.ActionSuspend, marketplace.OpSucceeded))
+	if err == nil || len(d.Attempts) != 1 || !d.Attempts[0].Interrupted || d.Attempts[0].TimedOut {
+		t.Fatalf("err %v, attempts %+v; want one interrupted attempt", err, d.Attempts)
+	}
+	if got := log.ForRule("WH-ACK-01"); len(got) != 0 {
+		t.Errorf("the interruption was recorded against the app: %v", got)
+	}
+}
+
 func TestSenderTreats4xxAsRejectionOnlyForChanges(t *testing.T) {
 	s, _, log, m := senderFixture(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(409) }))
 	buy, err := m.Purchase(marketplace.PurchaseRequest{OfferID: "contoso-notes", PlanID: "flat-monthly"})

@@ -26,6 +26,10 @@ type Visit struct {
 	URL     string // the landing URL with ?token=, as opened
 	Landing Page
 	Confirm *Page // the answer to the confirm form, when one was submitted
+	// Action says what the visitor did after the page loaded, in words
+	// for a diagnosis: "submitted the first form", "the page had no form
+	// to submit…", "pressed \"#activate\"".
+	Action string
 }
 
 // Visitor opens a landing page as the customer's browser does.
@@ -71,17 +75,31 @@ func (v *HTTPVisitor) Visit(ctx context.Context, landingPage, token string) (Vis
 	if err != nil {
 		return out, err
 	}
-	if !v.ConfirmForm || out.Landing.Status >= 300 {
+	switch {
+	case out.Landing.Status >= 300:
+		out.Action = fmt.Sprintf("nothing was submitted: the page answered %d", out.Landing.Status)
+		return out, nil
+	case !v.ConfirmForm:
+		out.Action = "no form was submitted (publisher.landing.confirmForm is off)"
 		return out, nil
 	}
 	form, ok, err := FirstForm(out.Landing.Body, out.Landing.URL)
-	if err != nil || !ok {
+	if err != nil {
 		return out, err
+	}
+	if !ok {
+		out.Action = "the page had no form to submit (plain HTTP runs no script: if the page needs JavaScript, " +
+			"set publisher.landing.mode: browser; if its action is a button outside a form, also publisher.landing.click)"
+		return out, nil
 	}
 	method, body, action := http.MethodPost, strings.NewReader(form.Values.Encode()), form.Action
 	if form.Method == http.MethodGet {
 		method, body = http.MethodGet, nil
-		u, _ := url.Parse(action)
+		u, err := url.Parse(action)
+		if err != nil {
+			out.Action = fmt.Sprintf("the page's form has an action the browser cannot follow (%q)", action)
+			return out, fmt.Errorf("driver: the landing page's form action %q: %w", action, err)
+		}
 		u.RawQuery = form.Values.Encode()
 		action = u.String()
 	}
@@ -93,7 +111,7 @@ func (v *HTTPVisitor) Visit(ctx context.Context, landingPage, token string) (Vis
 	if err != nil {
 		return out, fmt.Errorf("driver: submitting the landing page's form to %s: %w", action, err)
 	}
-	out.Confirm = &confirm
+	out.Confirm, out.Action = &confirm, "submitted the first form"
 	return out, nil
 }
 

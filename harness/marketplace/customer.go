@@ -52,6 +52,33 @@ func (m *Marketplace) Suspend(subID string) (Operation, error) {
 	})
 }
 
+// ActivateOnBehalf turns a PendingFulfillmentStart subscription Subscribed
+// from Microsoft's side, with no call from the publisher and no operation
+// or notification. It is not a documented flow: the suites use it to give
+// webhook checks an active subscription when the app's own landing path is
+// broken, and say so in the report.
+func (m *Marketplace) ActivateOnBehalf(subID string) (Subscription, error) {
+	m.mu.Lock()
+	now := m.cfg.clock.Now()
+	m.settleLocked(now)
+	r := m.st.sub(subID)
+	if r == nil {
+		m.unlock()
+		return Subscription{}, notFound(subID)
+	}
+	if err := inStatus(r, PendingFulfillmentStart); err != nil {
+		m.unlock()
+		err.SubscriptionID = r.sub.ID
+		return Subscription{}, err
+	}
+	r.sub.SaasSubscriptionStatus = Subscribed
+	r.sub.LastModified = now
+	m.touchSub(r)
+	sub := cloneSubscription(r.sub)
+	m.unlock()
+	return sub, nil
+}
+
 // Reinstate is the payment being fixed. The operation is InProgress until the
 // publisher accepts (or stays silent for the ack window); a Failure leaves the
 // subscription Suspended.

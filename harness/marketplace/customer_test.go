@@ -227,3 +227,25 @@ func TestEventsListenersAndHistory(t *testing.T) {
 		t.Fatal("Events shares memory with the store")
 	}
 }
+
+// TestActivateOnBehalf: a pending purchase turns Subscribed with no
+// operation and no notification; anything else is refused.
+func TestActivateOnBehalf(t *testing.T) {
+	m, _ := newFake(t)
+	p := buy(t, m, "flat-monthly")
+	events := len(m.Events())
+	s, err := m.ActivateOnBehalf(p.SubscriptionID)
+	if err != nil || s.SaasSubscriptionStatus != Subscribed {
+		t.Fatalf("ActivateOnBehalf = %v, %v", s.SaasSubscriptionStatus, err)
+	}
+	mustStatus(t, m, p.SubscriptionID, Subscribed)
+	if len(m.Events()) != events || len(m.Operations(p.SubscriptionID)) != 0 {
+		t.Errorf("an activation on behalf made events %d→%d or operations %d", events, len(m.Events()), len(m.Operations(p.SubscriptionID)))
+	}
+	if _, err := m.ActivateOnBehalf(p.SubscriptionID); !errors.Is(err, ErrInvalidState) {
+		t.Errorf("second activation: %v, want ErrInvalidState", err)
+	}
+	if _, err := m.ActivateOnBehalf("00000000-0000-0000-0000-000000000000"); err == nil {
+		t.Error("an unknown subscription was activated")
+	}
+}

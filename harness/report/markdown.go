@@ -25,8 +25,8 @@ const (
 func WriteMarkdown(w io.Writer, r *Report) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## %s\n\n", verdictLine(r))
-	fmt.Fprintf(&b, "Target `%s` · %s · started %s · saasconform %s\n\n",
-		orDash(r.Target), formatDuration(r.DurationMs), r.Started.Format(time.RFC3339), r.ToolVersion)
+	fmt.Fprintf(&b, "Target `%s` · %s · started %s · seed %d · saasconform %s\n\n",
+		orDash(r.Target), formatDuration(r.DurationMs), r.Started.Format(time.RFC3339), r.Seed, r.ToolVersion)
 	if r.Reason != "" {
 		label := "Note"
 		if r.Interrupted {

@@ -37,25 +37,27 @@ const MaxPublisherLog = 2 << 20
 
 // Report is one run, ready to write.
 type Report struct {
-	SchemaVersion int           `json:"schemaVersion"`
-	ToolVersion   string        `json:"toolVersion"`
-	Target        string        `json:"target"`
-	Started       time.Time     `json:"started"`
-	Finished      time.Time     `json:"finished"`
-	DurationMs    int64         `json:"durationMs"`
-	Verdict       Verdict       `json:"verdict"`
-	Interrupted   bool          `json:"interrupted"`
-	Reason        string        `json:"reason,omitempty"`
-	Totals        Totals        `json:"totals"`
-	Causes        []Cause       `json:"causes"`
-	Flows         []Flow        `json:"flows"`
-	Specs         []Spec        `json:"specs"`
-	Violations    []Violation   `json:"violations"`
-	Mismatches    []Mismatch    `json:"mismatches"`
-	Exchanges     []Exchange    `json:"exchanges"`
-	Deliveries    []Delivery    `json:"deliveries"`
-	PublisherLog  PublisherLog  `json:"publisherLog"`
-	Rules         []RuleSummary `json:"rules"`
+	SchemaVersion int       `json:"schemaVersion"`
+	ToolVersion   string    `json:"toolVersion"`
+	Target        string    `json:"target"`
+	Started       time.Time `json:"started"`
+	Finished      time.Time `json:"finished"`
+	DurationMs    int64     `json:"durationMs"`
+	// Seed is the order the specs ran in: saasconform run --seed repeats it.
+	Seed         int64         `json:"seed"`
+	Verdict      Verdict       `json:"verdict"`
+	Interrupted  bool          `json:"interrupted"`
+	Reason       string        `json:"reason,omitempty"`
+	Totals       Totals        `json:"totals"`
+	Causes       []Cause       `json:"causes"`
+	Flows        []Flow        `json:"flows"`
+	Specs        []Spec        `json:"specs"`
+	Violations   []Violation   `json:"violations"`
+	Mismatches   []Mismatch    `json:"mismatches"`
+	Exchanges    []Exchange    `json:"exchanges"`
+	Deliveries   []Delivery    `json:"deliveries"`
+	PublisherLog PublisherLog  `json:"publisherLog"`
+	Rules        []RuleSummary `json:"rules"`
 }
 
 // Verdict is the run's outcome in one word.
@@ -270,6 +272,7 @@ func Build(r types.Report, d RunData) *Report {
 		Started:       r.StartTime.UTC(),
 		Finished:      r.EndTime.UTC(),
 		DurationMs:    r.RunTime.Milliseconds(),
+		Seed:          r.SuiteConfig.RandomSeed,
 		Interrupted:   d.Interrupted,
 		Reason:        d.Reason,
 		Totals:        Totals{Violations: map[string]int{string(violation.Error): 0, string(violation.Warning): 0}},

@@ -48,6 +48,7 @@ const (
 	ExpiredToken500         Mistake = "expired-token-500"
 	ResolveFromBrowser      Mistake = "resolve-from-browser"
 	ChangeWithoutChecking   Mistake = "change-without-checking"
+	PartnerNoticeApplied    Mistake = "partner-notice-applied"
 )
 
 // MistakeInfo describes one mistake: the table main's help and the README
@@ -93,6 +94,7 @@ var Mistakes = []MistakeInfo{
 	{CSPKeyPurchaser, "MISTAKE-20", "STATE-06", "keys the account on the purchaser tenant instead of the beneficiary's", "probe customerTenant is the CSP's tenant"},
 	{ExpiredToken500, "MISTAKE-21", "FUL-RESOLVE-03", "shows an invalid or expired landing token as a server error", "landing page answers 500"},
 	{ResolveFromBrowser, "MISTAKE-22", "FUL-API-03", "the landing page's script calls resolve from the browser with fetch()", "a marketplace call with an Origin header during a real browser visit"},
+	{PartnerNoticeApplied, "MISTAKE-16", "FUL-UPDATE-02, STATE-06", "its admin flow follows Operation-Location correctly, but its webhook applies the notification of its own change even when the operation failed", "probe shows the change a moment after Microsoft's operation failed, when the Partner notification arrives"},
 	{ChangeWithoutChecking, "—", "STATE-02, FUL-UPDATE-03", "asks Microsoft for any change its admin requests, whatever the subscription's state or allowedCustomerOperations", "PATCH of a Suspended subscription, or of a CSP subscription that allows only Read; 400"},
 }
 

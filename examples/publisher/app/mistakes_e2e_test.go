@@ -273,6 +273,27 @@ func TestMistakesAreVisibleFromOutside(t *testing.T) {
 				t.Fatalf("%d GET operation calls", n)
 			}
 		}},
+		{mistake: app.PartnerNoticeApplied, run: func(t *testing.T, e *env, p *pub) {
+			buy := e.purchase(flat)
+			p.activate(buy)
+			e.m.SetOutcome(buy.SubscriptionID, marketplace.OpFailed)
+			status, body := p.post("/admin/subscriptions/" + buy.SubscriptionID + "/plan?to=flat-yearly")
+			var res struct{ OperationID, Status string }
+			if err := json.Unmarshal([]byte(body), &res); err != nil || status != http.StatusConflict || res.OperationID == "" {
+				t.Fatalf("admin plan: %d %s (%v)", status, body, err)
+			}
+			if got, _ := p.probe(buy.SubscriptionID); got.Plan != "flat-monthly" {
+				t.Fatalf("the admin flow itself applied the failed change: %s", fmtState(got, true))
+			}
+			ev := e.eventFor(res.OperationID)
+			if status, _ := p.webhook(ev.Payload, e.genuine(identity.V2)); status != http.StatusOK {
+				t.Fatalf("partner webhook: %d", status)
+			}
+			eventually(t, "the failed change applied from the notification", func() (bool, string) {
+				got, _ := p.probe(buy.SubscriptionID)
+				return got.Plan == "flat-yearly", fmtState(got, true)
+			})
+		}},
 		{mistake: app.FirstPageOnly,
 			env: func(t *testing.T) *env { return newEnv(t, marketplace.WithPageSize(1)) },
 			run: func(t *testing.T, e *env, p *pub) {

@@ -156,7 +156,7 @@ func (a *App) onChange(ctx context.Context, op operation, log *slog.Logger) erro
 	if op.OperationRequestSource == sourcePartner {
 		// Our own PATCH (the admin flow polls it). Never answer it; just make
 		// sure our view follows once it has succeeded.
-		if op.Status == opSucceeded {
+		if op.Status == opSucceeded || a.mistake == PartnerNoticeApplied && op.Status == opFailed {
 			a.applyChange(op)
 			log.Info("own change confirmed")
 		}
