@@ -46,8 +46,31 @@ func TestIndependentSubjects(t *testing.T) {
 		return subjectTarget(t, root, filepath.Join(pyDir, file),
 			`command: ["/usr/bin/python3", "app.py"]`, fmt.Sprintf("command: [\"/usr/bin/python3\", %q]", filepath.Join(pyDir, "app.py")))
 	}
+	nodeDir := filepath.Join(root, "fixtures/apps/node-publisher")
+	t.Run("node-publisher with Microsoft's hosts hard-coded, through the proxy and the preload", func(t *testing.T) {
+		_, errNode := exec.LookPath("node")
+		_, errModules := os.Stat(filepath.Join(nodeDir, "node_modules", "@azure", "msal-node"))
+		if errNode != nil || errModules != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("node and the app's modules are needed (.ci/run runs npm ci in %s): %v %v", nodeDir, errNode, errModules)
+			}
+			t.Skipf("no node, or no node_modules (cd %s && npm ci): %v %v", nodeDir, errNode, errModules)
+		}
+		cfg := subjectTarget(t, root, filepath.Join(nodeDir, "target-proxy.yaml"),
+			`command: ["node", "server.js"]`, fmt.Sprintf("command: [\"node\", %q]", filepath.Join(nodeDir, "server.js")))
+		o := runSubject(t, bin, cfg, 1)
+		if o.exit != 0 || len(o.failed) != 0 || len(o.rules) != 0 {
+			t.Errorf("exit %d, failed %v, rules %v\n%s", o.exit, o.failed, o.rules, tail(o.output))
+		}
+	})
 	t.Run("python-publisher correct", func(t *testing.T) {
 		o := runSubject(t, bin, pyApp(t, "target.yaml"), 1)
+		if o.exit != 0 || len(o.failed) != 0 || len(o.rules) != 0 {
+			t.Errorf("exit %d, failed %v, rules %v\n%s", o.exit, o.failed, o.rules, tail(o.output))
+		}
+	})
+	t.Run("python-publisher with Microsoft's hosts hard-coded, through the proxy", func(t *testing.T) {
+		o := runSubject(t, bin, pyApp(t, "target-proxy.yaml"), 1)
 		if o.exit != 0 || len(o.failed) != 0 || len(o.rules) != 0 {
 			t.Errorf("exit %d, failed %v, rules %v\n%s", o.exit, o.failed, o.rules, tail(o.output))
 		}
@@ -83,6 +106,12 @@ func TestIndependentSubjects(t *testing.T) {
 			if o.exit != 0 || len(o.failed) != 0 || len(o.rules) != 0 {
 				t.Errorf("seed %d: exit %d, failed %v, rules %v\n%s", seed, o.exit, o.failed, o.rules, tail(o.output))
 			}
+		}
+	})
+	t.Run("go-publisher with Microsoft's hosts hard-coded, through the proxy", func(t *testing.T) {
+		o := runSubject(t, bin, goApp(t, "target-proxy.yaml"), 1)
+		if o.exit != 0 || len(o.failed) != 0 || len(o.rules) != 0 {
+			t.Errorf("exit %d, failed %v, rules %v\n%s", o.exit, o.failed, o.rules, tail(o.output))
 		}
 	})
 	t.Run("go-publisher without a probe: account specs skip with the reason", func(t *testing.T) {

@@ -16,7 +16,7 @@ type SpecInfo struct {
 	Labels []string
 }
 
-var ruleLabel = regexp.MustCompile(`^(FUL|WH|AUTH|STATE)-[A-Z0-9-]+$`)
+var ruleLabel = regexp.MustCompile(`^(FUL|WH|AUTH|STATE|NET)-[A-Z0-9-]+$`)
 
 // IsRuleID reports whether a label names a contract rule.
 func IsRuleID(label string) bool { return ruleLabel.MatchString(label) }

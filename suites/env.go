@@ -90,9 +90,10 @@ func Prepare(ctx context.Context, cfg Config) (e *Env, err error) {
 	if cfg.InProcess != nil {
 		e.network = inprocess.New()
 	}
+	proxyOn := t.Marketplace.Proxy && cfg.InProcess == nil
 	e.MS, err = microsoft.Start(microsoft.Options{Plain: !t.Marketplace.TLS, MarketplaceAddr: t.Marketplace.Listen,
 		IdentityAddr: t.Marketplace.IdentityListen, App: app, TokenLifetime: t.Identity.TokenLifetime, Marketplace: mopts,
-		Network: e.network})
+		Network: e.network, Proxy: proxyOn, ProxyAddr: t.Marketplace.ProxyListen, Passthrough: t.Marketplace.ProxyPassthrough})
 	if err != nil {
 		return nil, fmt.Errorf("suites: starting the fake marketplace and Entra ID: %w", err)
 	}
@@ -103,6 +104,7 @@ func Prepare(ctx context.Context, cfg Config) (e *Env, err error) {
 		}
 	}
 	e.Vars = target.Vars{MarketplaceURL: e.MS.MarketplaceURL, AuthorityURL: e.MS.AuthorityURL,
+		MarketplaceOrigin: strings.TrimSuffix(e.MS.MarketplaceURL, "/api"), ProxyURL: e.MS.ProxyURL, NodePreload: e.MS.NodePreload,
 		TenantID: e.MS.App.TenantID, ClientID: e.MS.App.ClientID, ClientSecret: e.MS.App.Secret,
 		CAFile: e.MS.CAFile, PublisherPort: port}
 	if e.Target, err = t.Render(e.Vars); err != nil {

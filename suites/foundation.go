@@ -197,6 +197,9 @@ func foundationPlan() (Plans, error) {
 func activationFix(v driver.Visit) string {
 	a := env.Target.Publisher.Actions
 	switch {
+	case env.MS.ProxyURL != "" && noAppCalls():
+		return "the app reached neither Entra ID nor the marketplace: give it HTTPS_PROXY={{.ProxyURL}} and NO_PROXY=127.0.0.1,localhost, " +
+			"make it trust {{.CAFile}}, and on Node.js before 24 add NODE_OPTIONS=--require {{.NodePreload}}"
 	case a != nil && a.Activate != nil:
 		return "publisher.actions.activate was called: make it activate the subscription (POST …/activate with the resolved plan)"
 	case !env.Target.Publisher.Landing.ConfirmForm:
@@ -213,6 +216,10 @@ func activationFix(v driver.Visit) string {
 			"if your app activates from a back office, set publisher.actions.activate"
 	}
 }
+
+// noAppCalls reports whether the app has made no call to the fakes in the
+// whole run.
+func noAppCalls() bool { return len(env.MS.Exchanges()) == 0 }
 
 // statusWait is how a wait for Microsoft's status ended.
 type statusWait struct {
@@ -289,6 +296,10 @@ func (f *flow) diagnose(p marketplace.Purchase, v driver.Visit, verr error, actS
 	slices.SortStableFunc(xs, func(a, b contract.Exchange) int { return a.At.Compare(b.At) })
 	if len(xs) == 0 {
 		b.WriteString("- the app made no call to Entra ID or the marketplace\n")
+		if env.MS.ProxyURL != "" {
+			fmt.Fprintf(&b, "- nor through the proxy (%s): check that the app has HTTPS_PROXY and NO_PROXY, trusts the run's CA (%s), "+
+				"and, on Node.js before 24, NODE_OPTIONS=--require %s\n", env.MS.ProxyURL, env.MS.CAFile, env.MS.NodePreload)
+		}
 	}
 	sawResolve, sawActivate := false, false
 	for _, e := range xs {

@@ -11,6 +11,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -61,6 +62,9 @@ type Config struct {
 	// State journals every change to a state file in a temporary folder,
 	// as `serve -state` does.
 	State bool
+	// Proxy sends the publisher's calls through the intercepting proxy to
+	// Microsoft's host names (needs the std client: CONNECT is net/http's).
+	Proxy bool
 }
 
 // Phase is what one mix measured.
@@ -257,8 +261,11 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		}
 		defer state.Close()
 	}
+	if cfg.Proxy && cfg.Client != "std" {
+		return res, fmt.Errorf("load: -proxy needs -client std (the lean client does not speak CONNECT)")
+	}
 	side, err := microsoft.Start(microsoft.Options{
-		MarketplaceAddr: "127.0.0.1:0", IdentityAddr: "127.0.0.1:0", State: state,
+		MarketplaceAddr: "127.0.0.1:0", IdentityAddr: "127.0.0.1:0", State: state, Proxy: cfg.Proxy,
 		MaxExchanges: 5000, MaxViolations: 10000, // as serve does: bounded transcript, log and events
 		Marketplace: []marketplace.Option{marketplace.WithMaxEvents(5000)},
 		// One bearer token must outlive the whole run.
@@ -280,6 +287,13 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		MaxIdleConnsPerHost: 2 * cfg.Concurrency,
 		IdleConnTimeout:     30 * time.Second,
 		TLSHandshakeTimeout: 10 * time.Second,
+	}
+	if cfg.Proxy {
+		proxyURL, err := url.Parse(side.ProxyURL)
+		if err != nil {
+			return res, err
+		}
+		tr.Proxy = http.ProxyURL(proxyURL)
 	}
 	var closers []func() error // run before side.Close
 	defer func() {

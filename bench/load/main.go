@@ -61,6 +61,7 @@ func main() {
 	flag.Uint64Var(&cfg.Seed, "seed", 1, "-bad: seed of the choice of malformed requests (per worker, reproducible)")
 	flag.DurationVar(&cfg.BadTimeout, "bad-timeout", 5*time.Second, "-bad: per-request timeout; no answer by then is a hang")
 	flag.Int64Var(&cfg.BadMax, "bad-max", 2_000_000, "-bad: send at most this many malformed requests (0: no bound but -duration)")
+	flag.BoolVar(&cfg.Proxy, "proxy", false, "send the publisher's calls through the intercepting proxy to Microsoft's host names (with -client std)")
 	flag.BoolVar(&cfg.State, "state", false, "journal every change to a state file (in a temporary folder), as serve -state does")
 	targets := flag.Bool("targets", false, "measure every target, in memory and with -state, each in a child process, and print one table")
 	asJSON := flag.Bool("json", false, "print the result as JSON (for -targets)")
@@ -156,8 +157,8 @@ func verdict(ok bool) string {
 
 func printResult(w io.Writer, r Result) {
 	c := r.Config
-	fmt.Fprintf(w, "load: mix=%s concurrency=%d subs=%d duration=%s client=%s GOMAXPROCS=%d (HTTPS on 127.0.0.1, two-way validation on)\n",
-		c.Mix, c.Concurrency, c.Subs, c.Duration, c.Client, runtime.GOMAXPROCS(0))
+	fmt.Fprintf(w, "load: mix=%s concurrency=%d subs=%d duration=%s client=%s proxy=%v GOMAXPROCS=%d (HTTPS on 127.0.0.1, two-way validation on)\n",
+		c.Mix, c.Concurrency, c.Subs, c.Duration, c.Client, c.Proxy, runtime.GOMAXPROCS(0))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "metric\tvalue\ttarget\t")
 	fmt.Fprintln(tw, "------\t-----\t------\t")

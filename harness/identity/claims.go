@@ -76,8 +76,6 @@ func issuerAt(style IssuerStyle, base, tenantID string, v TokenVersion) string {
 	return base + "/" + tenantID + "/v2.0"
 }
 
-// claimsAt is the full claim set of an app-only access token, as Entra
-// issues for the client-credentials grant with a secret (appidacr/azpacr "1").
 // expiryAt is the exp of a token issued at now: now+lifetime rounded up to
 // the whole second, so exp (whole seconds on the wire) is never earlier
 // than the moment the token response's expires_in lets a client count to.
@@ -92,6 +90,8 @@ func expiryAt(now time.Time, lifetime time.Duration) time.Time {
 	return exp
 }
 
+// claimsAt is the full claim set of an app-only access token, as Entra
+// issues for the client-credentials grant with a secret (appidacr/azpacr "1").
 func claimsAt(iss, tenantID, audience, callerAppID string, v TokenVersion, now time.Time, lifetime time.Duration) jwt.MapClaims {
 	iat := now.Unix()
 	oid := servicePrincipalID(tenantID, callerAppID)

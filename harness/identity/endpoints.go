@@ -20,6 +20,7 @@ const (
 	keysV1              // /{tenant}/discovery/keys
 	tokenV2             // /{tenant}/oauth2/v2.0/token
 	tokenV1             // /{tenant}/oauth2/token
+	instance            // /{tenant}/discovery/instance (MSAL's instance discovery; Entra serves it under common)
 )
 
 // routes maps the path below the tenant segment to its endpoint.
@@ -30,6 +31,7 @@ var routes = map[string]endpoint{
 	"discovery/keys":                        keysV1,
 	"oauth2/v2.0/token":                     tokenV2,
 	"oauth2/token":                          tokenV1,
+	"discovery/instance":                    instance,
 }
 
 // match splits a request path into its tenant segment and endpoint.
@@ -96,6 +98,8 @@ func (i *Issuer) serve(w http.ResponseWriter, r *http.Request) {
 		i.serveConfig(w, r, tenant, V1)
 	case keysV2, keysV1:
 		i.serveKeys(w, r, tenant)
+	case instance:
+		i.serveInstance(w, r)
 	case tokenV2:
 		i.serveToken(w, r, tenant, V2)
 	case tokenV1:

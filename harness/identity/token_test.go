@@ -305,7 +305,7 @@ func TestHTTPRobustness(t *testing.T) {
 		w := send(http.MethodPost, token, "application/json", `{"grant_type":"client_credentials"}`, 0)
 		checkEntraError(t, w, 400, "invalid_request", 900144)
 	})
-	for _, p := range []string{"/", "", "/x", "/" + app.TenantID, "/" + app.TenantID + "/oauth2/v2.0/token/", "/common/discovery/instance", "//oauth2/token", "/" + app.TenantID + "/oauth2/v2.0/authorize"} {
+	for _, p := range []string{"/", "", "/x", "/" + app.TenantID, "/" + app.TenantID + "/oauth2/v2.0/token/", "/common/discovery/instances", "//oauth2/token", "/" + app.TenantID + "/oauth2/v2.0/authorize"} {
 		t.Run("404 "+p, func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodGet, "https://login.test/", nil)
 			r.URL.Path = p

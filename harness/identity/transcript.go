@@ -20,6 +20,7 @@ const (
 	OpToken        = "entra:token"                // POST /{tenant}/oauth2/token, /{tenant}/oauth2/v2.0/token
 	OpOpenIDConfig = "entra:openid-configuration" // GET /{tenant}[/v2.0]/.well-known/openid-configuration
 	OpKeys         = "entra:keys"                 // GET /{tenant}/discovery[/v2.0]/keys
+	OpInstance     = "entra:instance-discovery"   // GET /common/discovery/instance
 	OpUnknown      = "entra:unknown"              // a path the fake does not serve
 )
 
@@ -41,6 +42,8 @@ func (e endpoint) operation() string {
 		return OpOpenIDConfig
 	case keysV1, keysV2:
 		return OpKeys
+	case instance:
+		return OpInstance
 	}
 	return OpUnknown
 }

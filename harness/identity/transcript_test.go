@@ -187,7 +187,7 @@ func TestGoodRequestsAreExchangesWithoutViolations(t *testing.T) {
 	// Not token requests: answered with errors, blamed on no one.
 	for _, r := range []*http.Request{
 		httptest.NewRequest(http.MethodPost, "https://login.test"+base+"/v2.0/.well-known/openid-configuration", nil),
-		httptest.NewRequest(http.MethodGet, "https://login.test/common/discovery/instance?api-version=1.1", nil),
+		httptest.NewRequest(http.MethodGet, "https://login.test/common/discovery/instance?api-version=1.1&authorization_endpoint=https%3A%2F%2Flogin.test%2Fcommon%2Foauth2%2Fv2.0%2Fauthorize", nil),
 		httptest.NewRequest(http.MethodGet, "https://login.test/favicon.ico", nil),
 	} {
 		i.ServeHTTP(httptest.NewRecorder(), r)
@@ -202,7 +202,7 @@ func TestGoodRequestsAreExchangesWithoutViolations(t *testing.T) {
 			t.Errorf("exchange %s %s has violations %v", x.Method, x.URL, x.Violations)
 		}
 	}
-	want := []string{OpToken, OpToken, OpOpenIDConfig, OpOpenIDConfig, OpKeys, OpKeys, OpOpenIDConfig, OpUnknown, OpUnknown}
+	want := []string{OpToken, OpToken, OpOpenIDConfig, OpOpenIDConfig, OpKeys, OpKeys, OpOpenIDConfig, OpInstance, OpUnknown}
 	if fmt.Sprint(ops) != fmt.Sprint(want) {
 		t.Errorf("operations %v, want %v", ops, want)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/saasconform/saasconform/harness/identity"
 	"github.com/saasconform/saasconform/harness/inprocess"
 	"github.com/saasconform/saasconform/harness/marketplace"
+	"github.com/saasconform/saasconform/harness/proxy"
 	"github.com/saasconform/saasconform/harness/statefile"
 	"github.com/saasconform/saasconform/harness/tlsca"
 	"github.com/saasconform/saasconform/harness/violation"
@@ -58,6 +60,16 @@ type Options struct {
 	State *statefile.File
 
 	App identity.App // the publisher's app registration; missing ids and secret are generated
+	// Proxy starts the intercepting proxy (harness/proxy) at ProxyAddr:
+	// the fakes then call themselves by Microsoft's own names
+	// (login.microsoftonline.com, marketplaceapi.microsoft.com) in
+	// discovery documents, token issuers, Operation-Location and @nextLink,
+	// and an app that hard-codes those names reaches them through the
+	// proxy. Not with Network.
+	Proxy       bool
+	ProxyAddr   string   // default 127.0.0.1:0
+	Passthrough []string // hosts the proxy lets through untouched
+
 	// TokenClock is the clock access tokens are issued and checked on;
 	// default the wall clock (not Clock: the publisher cannot see that one).
 	TokenClock    clock.Clock
@@ -82,6 +94,14 @@ type Side struct {
 
 	MarketplaceURL string // the Fulfillment API base, ending in /api
 	AuthorityURL   string // the Entra authority host
+	// With Options.Proxy: the proxy's URL (for HTTPS_PROXY), and where the
+	// fakes really listen (MarketplaceURL and AuthorityURL are then
+	// Microsoft's own names).
+	ProxyURL         string
+	Proxy            *proxy.Proxy
+	NodePreload      string // the Node.js preload (proxy.NodePreload), written beside the CA file
+	LocalMarketplace string
+	LocalAuthority   string
 
 	network *inprocess.Network
 	maxExch int
@@ -96,6 +116,9 @@ type Side struct {
 
 // Start brings Microsoft's side up. Close it when the run ends.
 func Start(o Options) (s *Side, err error) {
+	if o.Proxy && o.Network != nil {
+		return nil, errors.New("microsoft: the proxy and the in-process network do not mix: an in-process publisher already reaches the fakes without one")
+	}
 	s = &Side{Clock: o.Clock, Log: &violation.Log{}, maxExch: o.MaxExchanges}
 	s.Log.Keep(o.MaxViolations)
 	started := s // the returns below set s to nil
@@ -150,6 +173,11 @@ func Start(o Options) (s *Side, err error) {
 		// to the run's log (AUTH-05), its exchanges to the same transcript
 		// as the marketplace's, told apart by their "entra:" operations.
 		identity.WithViolations(s.Log), identity.OnExchange(s.keepEntra)}
+	if o.Proxy {
+		// Tokens carry Entra's real issuers (https://sts.windows.net/{tid}/,
+		// https://login.microsoftonline.com/{tid}/v2.0).
+		idOpts = append(idOpts, identity.WithIssuerStyle(identity.IssuerMicrosoft))
+	}
 	if sess.Keys != nil {
 		if s.Identity, err = identity.New(append(idOpts, identity.WithKeys(sess.Keys))...); err != nil {
 			s.Notes = append(s.Notes, fmt.Sprintf("new signing keys: the saved ones do not load (%v); tokens issued before the restart are refused", err))
@@ -181,6 +209,16 @@ func Start(o Options) (s *Side, err error) {
 		}
 		s.servers = append(s.servers, mpSrv)
 		s.MarketplaceURL = mpSrv.URL + "/api"
+		if o.Proxy {
+			s.LocalAuthority, s.LocalMarketplace = idSrv.URL, mpSrv.URL
+			s.AuthorityURL, s.MarketplaceURL = "https://"+identity.PublicCloudHosts[0], "https://"+PublicMarketplaceHost+"/api"
+			if err = s.startProxy(o, mux); err != nil {
+				return nil, err
+			}
+			if s.NodePreload, err = proxy.WriteNodePreload(filepath.Dir(s.CAFile)); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if err = s.Identity.SetURL(s.AuthorityURL); err != nil {
 		return nil, err
@@ -281,6 +319,10 @@ func (s *Side) HTTPClient() *http.Client {
 // Close stops both servers and removes the temporary folder.
 func (s *Side) Close() error {
 	var errs []error
+	if s.Proxy != nil {
+		errs = append(errs, s.Proxy.Close())
+		s.Proxy = nil
+	}
 	for _, srv := range s.servers {
 		errs = append(errs, srv.Close())
 	}

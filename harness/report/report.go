@@ -259,7 +259,7 @@ type RunData struct {
 }
 
 // ruleLabel picks the labels that are rule IDs.
-var ruleLabel = regexp.MustCompile(`^(FUL|WH|AUTH|STATE|MISTAKE)-`)
+var ruleLabel = regexp.MustCompile(`^(FUL|WH|AUTH|STATE|NET|MISTAKE)-`)
 
 // Build assembles the report of a run from Ginkgo's final report and what
 // the harness recorded. Either may be empty (a run cut short before Ginkgo

@@ -153,6 +153,12 @@ type Marketplace struct {
 	IdentityListen string `yaml:"identityListen"` // default 127.0.0.1:0
 	PageSize       int    `yaml:"pageSize"`       // default 100
 	Offers         string `yaml:"offers"`         // "" = built-in fixtures; relative to the target file
+	// Proxy starts the intercepting proxy: the app keeps Microsoft's real
+	// host names (login.microsoftonline.com, marketplaceapi.microsoft.com)
+	// and reaches the fakes through {{.ProxyURL}}.
+	Proxy            bool     `yaml:"proxy"`
+	ProxyListen      string   `yaml:"proxyListen"`      // default 127.0.0.1:0
+	ProxyPassthrough []string `yaml:"proxyPassthrough"` // hosts the proxy lets through untouched
 }
 
 // Timeouts bound the harness's waits.
@@ -274,6 +280,9 @@ func applyDefaults(c *Config, present func(path string) bool) {
 	}
 	if !present("marketplace.pageSize") {
 		m.PageSize = DefaultPageSize
+	}
+	if !present("marketplace.proxyListen") {
+		m.ProxyListen = DefaultListen
 	}
 	if !present("capabilities") {
 		c.Capabilities = AllCapabilities()

@@ -379,3 +379,38 @@ func TestReferencePublisherFixture(t *testing.T) {
 		t.Errorf("webhook %q: the example publisher serves plain HTTP", c.Publisher.Webhook)
 	}
 }
+
+// The proxy's keys: read, defaulted, and refused where they make no sense.
+func TestProxyKeys(t *testing.T) {
+	c, err := Parse([]byte(base+`marketplace: {proxy: true, proxyPassthrough: [telemetry.example.com, "*.cdn.example"]}
+`), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Marketplace.Proxy || c.Marketplace.ProxyListen != DefaultListen || len(c.Marketplace.ProxyPassthrough) != 2 {
+		t.Errorf("marketplace = %+v", c.Marketplace)
+	}
+	for doc, want := range map[string]string{
+		base + "  start: {command: [x], env: {HTTPS_PROXY: \"{{.ProxyURL}}\"}}\n":               "{{.ProxyURL}} is set only with the proxy",
+		base + "  start: {command: [x], env: {NODE_OPTIONS: \"--require {{.NodePreload}}\"}}\n": "{{.NodePreload}} is set only with the proxy",
+		base + "marketplace: {proxy: true, proxyPassthrough: [\"https://x.example\"]}\n":        "is not a host name",
+		base + "marketplace: {proxyPassthrough: [x.example]}\n":                                 "set without marketplace.proxy",
+	} {
+		if _, err := Parse([]byte(doc), "t.yaml"); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want …%s…", doc, err, want)
+		}
+	}
+	c, err = Parse([]byte(base+`  start: {command: [x], env: {HTTPS_PROXY: "{{.ProxyURL}}", API: "{{.MarketplaceOrigin}}/api"}}
+marketplace: {proxy: true}
+`), "t.yaml")
+	if err != nil {
+		t.Fatalf("the proxy's variables with the proxy on: %v", err)
+	}
+	r, err := c.Render(Vars{MarketplaceURL: "https://m.example/api", MarketplaceOrigin: "https://m.example", ProxyURL: "http://127.0.0.1:9", PublisherPort: 8443})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Publisher.Start.Env["HTTPS_PROXY"] != "http://127.0.0.1:9" || r.Publisher.Start.Env["API"] != "https://m.example/api" {
+		t.Errorf("rendered %v, %v", r.Publisher.Start.Env, err)
+	}
+}

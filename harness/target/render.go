@@ -21,6 +21,14 @@ type Vars struct {
 	ClientSecret   string
 	CAFile         string // PEM file of the run's CA
 	PublisherPort  int
+	// MarketplaceOrigin is MarketplaceURL without its /api path, for apps
+	// that append /api/saas/… themselves.
+	MarketplaceOrigin string
+	// ProxyURL is the intercepting proxy (marketplace.proxy), "" without it.
+	ProxyURL string
+	// NodePreload is a file Node.js loads with --require so its https
+	// module and fetch go through ProxyURL (marketplace.proxy).
+	NodePreload string
 }
 
 // SubVars are the per-subscription values probe and action URLs may use:
@@ -38,8 +46,8 @@ type urlData struct {
 }
 
 // varNames are the template variables a target file may use.
-var varNames = []string{"MarketplaceURL", "AuthorityURL", "TenantID", "ClientID", "ClientSecret", "CAFile",
-	"PublisherPort", "SubscriptionID", "PlanID", "Quantity"}
+var varNames = []string{"MarketplaceURL", "MarketplaceOrigin", "AuthorityURL", "ProxyURL", "NodePreload", "TenantID", "ClientID",
+	"ClientSecret", "CAFile", "PublisherPort", "SubscriptionID", "PlanID", "Quantity"}
 
 // subVarRE spots per-subscription variables in template text (or in a parse
 // node's String(), which prints fields as .Name).

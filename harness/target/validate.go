@@ -121,6 +121,16 @@ func (k *checker) validate(c *Config) {
 	m := c.Marketplace
 	k.listen("marketplace.listen", m.Listen)
 	k.listen("marketplace.identityListen", m.IdentityListen)
+	k.listen("marketplace.proxyListen", m.ProxyListen)
+	for i, h := range m.ProxyPassthrough {
+		if h == "" || strings.ContainsAny(h, "/: ") {
+			k.add(fmt.Sprintf("marketplace.proxyPassthrough[%d]", i), fmt.Sprintf("%q is not a host name", h),
+				"write a bare host name such as api.example.com, or *.example.com for its subdomains")
+		}
+	}
+	if len(m.ProxyPassthrough) > 0 && !m.Proxy {
+		k.add("marketplace.proxyPassthrough", "set without marketplace.proxy", "set marketplace.proxy: true, or remove the list")
+	}
 	if m.PageSize <= 0 {
 		k.add("marketplace.pageSize", fmt.Sprintf("%d is not a page size", m.PageSize), "write a positive number (Microsoft pages by 100)")
 	}
@@ -164,8 +174,14 @@ func (k *checker) validate(c *Config) {
 
 	for _, t := range c.templates() {
 		k.template(t)
+		if m := proxyVarRE.FindString(t.get()); m != "" && !c.Marketplace.Proxy {
+			k.add(t.path, fmt.Sprintf("{{%s}} is set only with the proxy", m), "set marketplace.proxy: true")
+		}
 	}
 }
+
+// proxyVarRE spots the variables that have a value only with the proxy.
+var proxyVarRE = regexp.MustCompile(`\.(ProxyURL|NodePreload)\b`)
 
 func (k *checker) required(path, value, fix string) {
 	if strings.TrimSpace(value) == "" {
@@ -209,7 +225,8 @@ func (k *checker) choose(got string, choices []string) string {
 
 // sample values stand in for the run's values when checking templates.
 var (
-	sampleVars = Vars{MarketplaceURL: "https://127.0.0.1:1/api", AuthorityURL: "https://127.0.0.1:2",
+	sampleVars = Vars{MarketplaceURL: "https://127.0.0.1:1/api", MarketplaceOrigin: "https://127.0.0.1:1", AuthorityURL: "https://127.0.0.1:2",
+		ProxyURL: "http://127.0.0.1:3", NodePreload: "/tmp/saasconform-node-preload.cjs",
 		TenantID: "00000000-0000-0000-0000-000000000001", ClientID: "00000000-0000-0000-0000-000000000002",
 		ClientSecret: "secret", CAFile: "/tmp/ca.pem", PublisherPort: 8443}
 	sampleSub = SubVars{SubscriptionID: "00000000-0000-0000-0000-000000000003", PlanID: "plan", Quantity: 5}

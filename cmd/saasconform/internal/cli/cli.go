@@ -29,6 +29,8 @@ Usage:
   saasconform serve [flags]                run the fakes for hand testing (-h: flags)
   saasconform rules [-brief]               list the rules, the specs that check them
                                            and the reference-publisher mistakes that break them
+  saasconform shim node [-o DIR]           print (or write into DIR) the Node.js preload that sends
+                                           Microsoft's hosts through the proxy (NODE_OPTIONS=--require)
   saasconform version                      print the version
   saasconform help [run]                   print this help, or run's flags
 
@@ -50,6 +52,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return serveCommand(rest, stdout, stderr)
 	case "rules":
 		return rulesCommand(rest, stdout, stderr)
+	case "shim":
+		return shimCommand(rest, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "saasconform", version())
 		return ExitPassed

@@ -469,3 +469,21 @@ func TestReportsSurviveABrokenTarget(t *testing.T) {
 		})
 	}
 }
+
+func TestShimNode(t *testing.T) {
+	code, out, _ := run(t, "shim", "node")
+	if code != ExitPassed || !strings.Contains(out, "saasconform") {
+		t.Errorf("print: exit %d\n%s", code, out)
+	}
+	dir := t.TempDir()
+	code, out, _ = run(t, "shim", "node", "-o", dir)
+	if b, err := os.ReadFile(filepath.Join(dir, "saasconform-node-preload.cjs")); code != ExitPassed || err != nil || len(b) == 0 ||
+		!strings.Contains(out, "NODE_OPTIONS") {
+		t.Errorf("write: exit %d, %v\n%s", code, err, out)
+	}
+	for _, args := range [][]string{{"shim"}, {"shim", "python"}, {"shim", "node", "extra"}, {"shim", "node", "-o", filepath.Join(dir, "no", "such")}} {
+		if code, _, errs := run(t, args...); code != ExitSetup || errs == "" {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errs)
+		}
+	}
+}

@@ -38,6 +38,7 @@ type serveFlags struct {
 	landing         string
 	webhook         string
 	plain           bool
+	proxy           string
 	caDir           string
 	state           string
 	violations      string
@@ -54,6 +55,8 @@ func newServeFlags(output io.Writer) *serveFlags {
 	fs.StringVar(&f.landing, "landing", "", "your app's landing page `URL`; purchases then come with a link carrying ?token=")
 	fs.StringVar(&f.webhook, "webhook", "", "your app's webhook `URL`; without it, customer actions change Microsoft's state but deliver nothing")
 	fs.BoolVar(&f.plain, "plain", false, "serve the fakes over plain HTTP instead of HTTPS")
+	fs.StringVar(&f.proxy, "proxy", "", "start the intercepting proxy at `host:port` (port 0: any free port): the fakes then answer as "+
+		"login.microsoftonline.com and marketplaceapi.microsoft.com for an app that keeps those names and sets HTTPS_PROXY")
 	fs.StringVar(&f.caDir, "ca-dir", "", "folder for the CA file (default: the -state file's folder, else a temporary folder removed on exit)")
 	fs.StringVar(&f.violations, "violations", "", "write the session's violations to `FILE` as JSON when serve stops (the format of run's violations.json)")
 	fs.StringVar(&f.state, "state", "", "keep subscriptions, operations, tokens, credentials and the CA in `FILE` across restarts (default: memory only)")
@@ -156,7 +159,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// the wall clock, so the ack window of a change in progress passes in
 	// real time and Settle auto-accepts what the publisher left unanswered.
 	clk := clock.NewFake(time.Now())
-	side, err := microsoft.Start(microsoft.Options{Clock: clk, Plain: f.plain,
+	side, err := microsoft.Start(microsoft.Options{Clock: clk, Plain: f.plain, Proxy: f.proxy != "", ProxyAddr: f.proxy,
 		MarketplaceAddr: f.marketplaceAddr, IdentityAddr: f.identityAddr, Dir: caDir, State: state,
 		// A standing service keeps a bounded transcript and violation log;
 		// every violation is still printed as it happens.
@@ -215,7 +218,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	// The environment also goes to a file beside the CA, to source.
 	envFile := filepath.Join(filepath.Dir(side.CAFile), "saasconform.env")
-	if err := os.WriteFile(envFile, []byte(envText(side, f.plain)), 0o600); err != nil {
+	if err := os.WriteFile(envFile, []byte(envText(side, f.plain && side.ProxyURL == "")), 0o600); err != nil {
 		fmt.Fprintf(stderr, "saasconform serve: writing %s: %v\n", envFile, err)
 		envFile = ""
 	}
@@ -333,7 +336,11 @@ func (l *lockedWriter) printStart(f *serveFlags, side *microsoft.Side, controlUR
 	fmt.Fprintf(w, "control API:   %s/api/ (offers, subscriptions, purchases, violations, deliveries)\n", controlURL)
 	fmt.Fprintf(w, "marketplace:   %s\n", side.MarketplaceURL)
 	fmt.Fprintf(w, "Entra ID:      %s\n", side.AuthorityURL)
-	if !f.plain {
+	if side.ProxyURL != "" {
+		fmt.Fprintf(w, "proxy:         %s (Microsoft's own host names, answered by the fakes at %s and %s; other hosts refused)\n",
+			side.ProxyURL, side.LocalMarketplace, side.LocalAuthority)
+	}
+	if !f.plain || side.ProxyURL != "" {
 		fmt.Fprintf(w, "CA file:       %s\n", side.CAFile)
 	}
 	webhook, landing := f.webhook, f.landing
@@ -353,7 +360,7 @@ func (l *lockedWriter) printStart(f *serveFlags, side *microsoft.Side, controlUR
 		fmt.Fprintf(w, "note:          %s\n", n)
 	}
 
-	fmt.Fprintf(w, "\n%s\n", envText(side, f.plain))
+	fmt.Fprintf(w, "\n%s\n", envText(side, f.plain && side.ProxyURL == ""))
 	if envFile != "" {
 		fmt.Fprintf(w, "the same lines are in %s: set -a; . %s; set +a\n\n", envFile, envFile)
 	}
@@ -367,6 +374,11 @@ func envText(side *microsoft.Side, plain bool) string {
 	fmt.Fprintf(&b, "# environment for your app\n")
 	fmt.Fprintf(&b, "MARKETPLACE_API=%s\nAZURE_AUTHORITY_HOST=%s\nTENANT_ID=%s\nCLIENT_ID=%s\nCLIENT_SECRET=%s\n",
 		side.MarketplaceURL, side.AuthorityURL, side.App.TenantID, side.App.ClientID, side.App.Secret)
+	if side.ProxyURL != "" {
+		// Through the proxy the app keeps Microsoft's names; Node.js needs
+		// the preload to honour the proxy (see the README's table).
+		fmt.Fprintf(&b, "HTTPS_PROXY=%s\nNO_PROXY=127.0.0.1,localhost\nNODE_OPTIONS=\"--require %s\"\n", side.ProxyURL, side.NodePreload)
+	}
 	if !plain {
 		for _, e := range tlsca.Env(side.CAFile) {
 			fmt.Fprintln(&b, e)

@@ -176,3 +176,66 @@ func TestServeHelp(t *testing.T) {
 		t.Errorf("help does not list serve:\n%s", stdout.String())
 	}
 }
+
+// TestServeWithProxy: -proxy prints the proxy line and the environment an
+// app needs to keep Microsoft's host names, and the proxy answers for them.
+func TestServeWithProxy(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- serve(ctx, []string{"-marketplace-addr", "127.0.0.1:0", "-identity-addr", "127.0.0.1:0",
+			"-control-addr", "127.0.0.1:0", "-proxy", "127.0.0.1:0", "-ca-dir", dir}, &stdout, &stderr)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(stdout.String(), "SAAS_CLIENT_SECRET=") {
+		select {
+		case code := <-done:
+			t.Fatalf("serve exited %d early:\n%s\n%s", code, stdout.String(), stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no env lines printed:\n%s\n%s", stdout.String(), stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	out := stdout.String()
+	m := regexp.MustCompile(`(?m)^HTTPS_PROXY=(http://127\.0\.0\.1:\d+)$`).FindStringSubmatch(out)
+	if m == nil || !strings.Contains(out, "MARKETPLACE_API=https://marketplaceapi.microsoft.com/api\n") ||
+		!strings.Contains(out, "AZURE_AUTHORITY_HOST=https://login.microsoftonline.com\n") ||
+		!regexp.MustCompile(`(?m)^proxy:\s+http://127\.0\.0\.1:\d+ `).MatchString(out) ||
+		!strings.Contains(out, "NODE_OPTIONS=\"--require "+filepath.Join(dir, "saasconform-node-preload.cjs")+"\"") {
+		t.Fatalf("proxy lines missing:\n%s", out)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "saasconform.env")); err != nil || !strings.Contains(string(b), "HTTPS_PROXY="+m[1]) {
+		t.Errorf("saasconform.env: %v\n%s", err, b)
+	}
+	proxyURL, _ := url.Parse(m[1])
+	pool := x509.NewCertPool()
+	ca, err := os.ReadFile(filepath.Join(dir, "saasconform-ca.pem"))
+	if err != nil || !pool.AppendCertsFromPEM(ca) {
+		t.Fatalf("CA file: %v", err)
+	}
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: http.ProxyURL(proxyURL),
+		TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := c.Get("https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"jwks_uri":"https://login.microsoftonline.com/common/discovery/v2.0/keys"`) {
+		t.Errorf("discovery through the proxy: %d %s", resp.StatusCode, body)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("exit %d\n%s", code, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+}
