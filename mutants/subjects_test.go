@@ -31,7 +31,11 @@ func TestIndependentSubjects(t *testing.T) {
 	build(t, root, filepath.Join(bin, "go-publisher"), "./fixtures/apps/go-publisher")
 	build(t, root, filepath.Join(bin, "saasconform"), "./cmd/saasconform")
 	goApp := func(t *testing.T, file string) string {
-		return subjectTarget(t, root, filepath.Join(root, "fixtures/apps/go-publisher", file),
+		path := filepath.Join(root, "fixtures/apps/go-publisher", file)
+		if strings.HasPrefix(file, "../") {
+			path = filepath.Join(root, "fixtures/targets", strings.TrimPrefix(file, "../"))
+		}
+		return subjectTarget(t, root, path,
 			`command: ["go", "run", "./fixtures/apps/go-publisher"]`, fmt.Sprintf("command: [%q]", filepath.Join(bin, "go-publisher")))
 	}
 
@@ -43,7 +47,11 @@ func TestIndependentSubjects(t *testing.T) {
 			}
 			t.Skip("no /usr/bin/python3 with python3-flask, python3-requests, python3-jwt, python3-cryptography (apt-get install them)")
 		}
-		return subjectTarget(t, root, filepath.Join(pyDir, file),
+		path := filepath.Join(pyDir, file)
+		if strings.HasPrefix(file, "../") {
+			path = filepath.Join(root, "fixtures/targets", strings.TrimPrefix(file, "../"))
+		}
+		return subjectTarget(t, root, path,
 			`command: ["/usr/bin/python3", "app.py"]`, fmt.Sprintf("command: [\"/usr/bin/python3\", %q]", filepath.Join(pyDir, "app.py")))
 	}
 	nodeDir := filepath.Join(root, "fixtures/apps/node-publisher")
@@ -56,7 +64,7 @@ func TestIndependentSubjects(t *testing.T) {
 			}
 			t.Skipf("no node, or no node_modules (cd %s && npm ci): %v %v", nodeDir, errNode, errModules)
 		}
-		cfg := subjectTarget(t, root, filepath.Join(nodeDir, "target-proxy.yaml"),
+		cfg := subjectTarget(t, root, filepath.Join(root, "fixtures/targets/node-publisher-proxy.yaml"),
 			`command: ["node", "server.js"]`, fmt.Sprintf("command: [\"node\", %q]", filepath.Join(nodeDir, "server.js")))
 		o := runSubject(t, bin, cfg, 1)
 		if o.exit != 0 || len(o.failed) != 0 || len(o.rules) != 0 {
@@ -70,7 +78,7 @@ func TestIndependentSubjects(t *testing.T) {
 		}
 	})
 	t.Run("python-publisher with Microsoft's hosts hard-coded, through the proxy", func(t *testing.T) {
-		o := runSubject(t, bin, pyApp(t, "target-proxy.yaml"), 1)
+		o := runSubject(t, bin, pyApp(t, "../python-publisher-proxy.yaml"), 1)
 		if o.exit != 0 || len(o.failed) != 0 || len(o.rules) != 0 {
 			t.Errorf("exit %d, failed %v, rules %v\n%s", o.exit, o.failed, o.rules, tail(o.output))
 		}
@@ -109,7 +117,7 @@ func TestIndependentSubjects(t *testing.T) {
 		}
 	})
 	t.Run("go-publisher with Microsoft's hosts hard-coded, through the proxy", func(t *testing.T) {
-		o := runSubject(t, bin, goApp(t, "target-proxy.yaml"), 1)
+		o := runSubject(t, bin, goApp(t, "../go-publisher-proxy.yaml"), 1)
 		if o.exit != 0 || len(o.failed) != 0 || len(o.rules) != 0 {
 			t.Errorf("exit %d, failed %v, rules %v\n%s", o.exit, o.failed, o.rules, tail(o.output))
 		}
