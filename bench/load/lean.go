@@ -27,6 +27,7 @@ import (
 type leanClient struct {
 	addr, host string // host:port to dial; the Host header
 	prefix     string // the base URL's path, e.g. /api
+	proxy      string // host:port of an HTTP proxy to CONNECT through, "" for none
 	tls        *tls.Config
 	idle       chan *leanConn
 	dials      *atomic.Int64
@@ -44,7 +45,11 @@ func newLeanClient(base string, cfg *tls.Config, poolSize int, dials *atomic.Int
 	if err != nil || u.Scheme != "https" || u.Host == "" {
 		return nil, fmt.Errorf("load: lean client needs an https base URL, got %q", base)
 	}
-	return &leanClient{addr: u.Host, host: u.Host, prefix: u.Path, tls: cfg,
+	addr := u.Host
+	if u.Port() == "" {
+		addr = net.JoinHostPort(u.Hostname(), "443")
+	}
+	return &leanClient{addr: addr, host: u.Host, prefix: u.Path, tls: cfg,
 		idle: make(chan *leanConn, poolSize), dials: dials, timeout: 30 * time.Second}, nil
 }
 
@@ -55,9 +60,40 @@ func (lc *leanClient) get(ctx context.Context) (*leanConn, bool, error) {
 	default:
 	}
 	lc.dials.Add(1)
+	if lc.proxy != "" {
+		return lc.tunnel(ctx)
+	}
 	d := tls.Dialer{Config: lc.tls}
 	c, err := d.DialContext(ctx, "tcp", lc.addr)
 	if err != nil {
+		return nil, false, err
+	}
+	return &leanConn{c: c, br: bufio.NewReaderSize(c, 8<<10), buf: make([]byte, 0, 2048)}, false, nil
+}
+
+// tunnel opens a connection through the proxy: CONNECT, then TLS to the
+// host by its own name, as an app's HTTPS client does.
+func (lc *leanClient) tunnel(ctx context.Context) (*leanConn, bool, error) {
+	var d net.Dialer
+	raw, err := d.DialContext(ctx, "tcp", lc.proxy)
+	if err != nil {
+		return nil, false, err
+	}
+	fmt.Fprintf(raw, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", lc.addr, lc.addr)
+	br := bufio.NewReader(raw)
+	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
+	if err != nil || resp.StatusCode != http.StatusOK {
+		raw.Close()
+		if err == nil {
+			err = fmt.Errorf("load: the proxy answered CONNECT with %s", resp.Status)
+		}
+		return nil, false, err
+	}
+	cfg := lc.tls.Clone()
+	cfg.ServerName, _, _ = net.SplitHostPort(lc.addr)
+	c := tls.Client(raw, cfg)
+	if err := c.HandshakeContext(ctx); err != nil {
+		raw.Close()
 		return nil, false, err
 	}
 	return &leanConn{c: c, br: bufio.NewReaderSize(c, 8<<10), buf: make([]byte, 0, 2048)}, false, nil

@@ -261,9 +261,6 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		}
 		defer state.Close()
 	}
-	if cfg.Proxy && cfg.Client != "std" {
-		return res, fmt.Errorf("load: -proxy needs -client std (the lean client does not speak CONNECT)")
-	}
 	side, err := microsoft.Start(microsoft.Options{
 		MarketplaceAddr: "127.0.0.1:0", IdentityAddr: "127.0.0.1:0", State: state, Proxy: cfg.Proxy,
 		MaxExchanges: 5000, MaxViolations: 10000, // as serve does: bounded transcript, log and events
@@ -345,6 +342,9 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	if cfg.Client == "lean" {
 		if c.lean, err = newLeanClient(side.MarketplaceURL, side.CA.ClientConfig(), 2*cfg.Concurrency, &dials); err != nil {
 			return res, err
+		}
+		if cfg.Proxy {
+			c.lean.proxy = strings.TrimPrefix(side.ProxyURL, "http://")
 		}
 		closers = append(closers, func() error { c.lean.closeIdle(); return nil })
 	}

@@ -39,6 +39,7 @@ import (
 // The targets, from the issue.
 const (
 	targetGetRate       = 25000 // req/s, get mix, concurrency 8
+	targetProxyGetRate  = 15000 // req/s, get mix, concurrency 8, through the intercepting proxy (issue 13)
 	targetLifecycleRate = 3000  // lifecycles/s
 	targetScaleDrop     = 0.20  // rate at 10,000 subs within 20% of the rate at 100
 	targetRSS           = 150 << 20
@@ -61,7 +62,7 @@ func main() {
 	flag.Uint64Var(&cfg.Seed, "seed", 1, "-bad: seed of the choice of malformed requests (per worker, reproducible)")
 	flag.DurationVar(&cfg.BadTimeout, "bad-timeout", 5*time.Second, "-bad: per-request timeout; no answer by then is a hang")
 	flag.Int64Var(&cfg.BadMax, "bad-max", 2_000_000, "-bad: send at most this many malformed requests (0: no bound but -duration)")
-	flag.BoolVar(&cfg.Proxy, "proxy", false, "send the publisher's calls through the intercepting proxy to Microsoft's host names (with -client std)")
+	flag.BoolVar(&cfg.Proxy, "proxy", false, "send the publisher's calls through the intercepting proxy to Microsoft's host names (CONNECT, then TLS to the real name)")
 	flag.BoolVar(&cfg.State, "state", false, "journal every change to a state file (in a temporary folder), as serve -state does")
 	targets := flag.Bool("targets", false, "measure every target, in memory and with -state, each in a child process, and print one table")
 	asJSON := flag.Bool("json", false, "print the result as JSON (for -targets)")
@@ -166,8 +167,12 @@ func printResult(w io.Writer, r Result) {
 	for _, p := range r.Phases {
 		switch p.Mix {
 		case "get":
-			fmt.Fprintf(tw, "GET mix requests/s\t%.0f (%d in %s)\t≥ %d at concurrency 8: %s\t\n", p.Rate(), p.Ops,
-				p.Elapsed.Round(time.Millisecond), targetGetRate, verdict(p.Rate() >= targetGetRate && p.Errors == 0))
+			want := float64(targetGetRate)
+			if c.Proxy {
+				want = targetProxyGetRate
+			}
+			fmt.Fprintf(tw, "GET mix requests/s\t%.0f (%d in %s)\t≥ %.0f at concurrency 8: %s\t\n", p.Rate(), p.Ops,
+				p.Elapsed.Round(time.Millisecond), want, verdict(p.Rate() >= want && p.Errors == 0))
 			fmt.Fprintf(tw, "GET latency p50 / p99\t%s / %s\t\t\n", p.P50.Round(time.Microsecond), p.P99.Round(time.Microsecond))
 			fmt.Fprintf(tw, "GET errors\t%d\t0\t\n", p.Errors)
 		case "lifecycle":
