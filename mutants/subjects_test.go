@@ -203,6 +203,21 @@ func TestIndependentSubjects(t *testing.T) {
 			t.Errorf("%d own AUTH-01 failures and %d blocked; want 1–3 and the rest blocked", own, blocked)
 		}
 	})
+	t.Run("go-publisher storing the operation's status: STATE-06, judged once the app is quiet", func(t *testing.T) {
+		// The app's view never agrees after Suspend; the spec must stop
+		// once the app has gone quiet (timeouts.idle), not wait out
+		// timeouts.flow (30 s in this target).
+		o := runSubject(t, bin, goApp(t, "target-op-status-as-sub-status.yaml"), 1,
+			"--focus", "only while the subscription is Subscribed")
+		if o.exit != 1 || !contains(o.rules, "STATE-06") {
+			t.Fatalf("exit %d, rules %v; want 1 with STATE-06\n%s", o.exit, o.rules, tail(o.output))
+		}
+		for name, d := range o.runTimes {
+			if d >= 30*time.Second {
+				t.Errorf("%q ran %s: it waited out the flow timeout instead of stopping when the app went quiet", name, d)
+			}
+		}
+	})
 	t.Run("go-publisher token cache that never expires: AUTH-04", func(t *testing.T) {
 		o := runSubject(t, bin, goApp(t, "target-cache-never-expires.yaml"), 1)
 		if o.exit != 1 || !contains(o.rules, "AUTH-04") {
@@ -216,6 +231,7 @@ func TestIndependentSubjects(t *testing.T) {
 type subjectOutcome struct {
 	outcome
 	messages []string
+	runTimes map[string]time.Duration // each spec's run time, by its full text
 }
 
 // subjectTarget copies a subject's target file with its start command
@@ -237,7 +253,7 @@ func subjectTarget(t *testing.T, root, path, oldCmd, newCmd string) string {
 	return out
 }
 
-func runSubject(t *testing.T, bin, cfg string, seed int) subjectOutcome {
+func runSubject(t *testing.T, bin, cfg string, seed int, args ...string) subjectOutcome {
 	t.Helper()
 	dir := filepath.Dir(cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -246,6 +262,7 @@ func runSubject(t *testing.T, bin, cfg string, seed int) subjectOutcome {
 	cmd := exec.CommandContext(ctx, filepath.Join(bin, "saasconform"), "run", "-c", cfg, "--no-color", "--seed", fmt.Sprint(seed),
 		"--junit", filepath.Join(dir, "junit.xml"), "--json", filepath.Join(dir, "ginkgo.json"),
 		"--violations", filepath.Join(dir, "violations.json"))
+	cmd.Args = append(cmd.Args, args...)
 	out, _ := cmd.CombinedOutput()
 	o := subjectOutcome{outcome: outcome{exit: cmd.ProcessState.ExitCode(), elapsed: time.Since(start), output: string(out)}}
 	if ctx.Err() != nil {
@@ -256,6 +273,9 @@ func runSubject(t *testing.T, bin, cfg string, seed int) subjectOutcome {
 		t.Fatalf("%v\n%s", err, tail(o.output))
 	}
 	if o.rules, err = violatedRules(filepath.Join(dir, "violations.json")); err != nil {
+		t.Fatal(err)
+	}
+	if o.runTimes, err = specRunTimes(filepath.Join(dir, "ginkgo.json")); err != nil {
 		t.Fatal(err)
 	}
 	var j struct {
@@ -294,4 +314,32 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// specRunTimes reads how long each spec ran from Ginkgo's JSON report.
+func specRunTimes(path string) (map[string]time.Duration, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var reports []struct {
+		SpecReports []struct {
+			ContainerHierarchyTexts []string
+			LeafNodeText            string
+			LeafNodeType            string
+			RunTime                 time.Duration
+		}
+	}
+	if err := json.Unmarshal(data, &reports); err != nil {
+		return nil, fmt.Errorf("Ginkgo report: %w", err)
+	}
+	out := map[string]time.Duration{}
+	for _, r := range reports {
+		for _, s := range r.SpecReports {
+			if s.LeafNodeType == "It" {
+				out[strings.Join(append(s.ContainerHierarchyTexts, s.LeafNodeText), " ")] = s.RunTime
+			}
+		}
+	}
+	return out, nil
 }

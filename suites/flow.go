@@ -499,6 +499,10 @@ func (f *flow) expectView(subID, when string) {
 	var lastErr error
 	ok := false
 	deadline := time.Now().Add(env.Target.Timeouts.Flow)
+	// An app that has gone quiet (no call to the fakes, no notification in
+	// flight) and whose view stopped changing will not agree by waiting:
+	// stop after timeouts.idle, as awaitStatus does, not the flow timeout.
+	n, since, seen := f.activity(), time.Now(), ""
 	for time.Now().Before(deadline) {
 		sub := f.sub(subID)
 		v, err := env.Probe.Read(f.ctx, subID)
@@ -508,6 +512,12 @@ func (f *flow) expectView(subID, when string) {
 				ok = true
 				break
 			}
+		}
+		now := fmt.Sprint(sub.SaasSubscriptionStatus, last, err)
+		if m := f.activity(); m != n || now != seen {
+			n, since, seen = m, time.Now(), now
+		} else if time.Since(since) >= env.Target.Timeouts.Idle {
+			break
 		}
 		select {
 		case <-f.ctx.Done():
