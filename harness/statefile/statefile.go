@@ -173,6 +173,15 @@ func (sf *File) load() error {
 			if err := json.Unmarshal(rec.Value, &v); err != nil || v != version {
 				return fmt.Errorf("state file %s: format version %s, this saasconform reads version %d", sf.path, rec.Value, version)
 			}
+			if torn {
+				// A whole header without its newline (a hand edit): end the
+				// line, or the next record would be glued onto the header.
+				if _, err := sf.f.WriteAt([]byte{'\n'}, int64(len(b))); err != nil {
+					return fmt.Errorf("state file %s: ending the header line: %w", sf.path, err)
+				}
+				off += int64(len(b)) + 1
+				break // the file ends here; reading on would read that newline
+			}
 			off += int64(len(b))
 			continue
 		}
