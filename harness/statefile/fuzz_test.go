@@ -32,7 +32,7 @@ func FuzzOpen(f *testing.F) {
 			f.Fatal(err)
 		}
 	}
-	sf.f.Close()
+	crash(sf)
 	valid, err := os.ReadFile(path)
 	if err != nil {
 		f.Fatal(err)
