@@ -124,6 +124,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if caDir == "" && f.state != "" {
 		caDir = filepath.Dir(f.state)
 	}
+	// Before anything is written: two outputs in one file would destroy
+	// one of them, the state included.
+	if err := checkOutputs(serveOutputs(f, caDir)); err != nil {
+		return fail("%v", err)
+	}
 	if caDir != "" {
 		if err := os.MkdirAll(caDir, 0o755); err != nil {
 			return fail("-ca-dir: %v", err)
@@ -134,15 +139,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			caDir = abs
 		}
 	}
-	if f.violations != "" {
-		// Fail now, not after an hour of clicking, if the path is unusable.
-		if err := (&violation.Log{}).WriteFile(f.violations, ""); err != nil {
-			return fail("-violations: %v", err)
-		}
-	}
 	out := &lockedWriter{w: stdout}
 	var state *statefile.File
 	if f.state != "" {
+		// Open refuses, touching nothing, a path that is not a regular
+		// file or a new one, a file that is not a state file, and a state
+		// file another process holds.
 		var err error
 		state, err = statefile.Open(f.state, statefile.Options{OnError: func(err error) { out.printLine("state     " + err.Error()) }})
 		if err != nil {
@@ -153,6 +155,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintf(stderr, "saasconform serve: closing the state file: %v\n", err)
 			}
 		}()
+	}
+	if f.violations != "" {
+		// Fail now, not after an hour of clicking, if the path is unusable;
+		// after the state is accepted, so a refused state leaves an older
+		// violations file as it was.
+		if err := (&violation.Log{}).WriteFile(f.violations, ""); err != nil {
+			return fail("-violations: %v", err)
+		}
 	}
 
 	// The fakes read a fake clock (the suites move it on); here it follows
