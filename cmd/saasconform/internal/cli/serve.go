@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/saasconform/saasconform/harness/atomicfile"
 	"github.com/saasconform/saasconform/harness/clock"
 	"github.com/saasconform/saasconform/harness/control"
 	"github.com/saasconform/saasconform/harness/driver"
@@ -228,7 +229,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	// The environment also goes to a file beside the CA, to source.
 	envFile := filepath.Join(filepath.Dir(side.CAFile), "saasconform.env")
-	if err := os.WriteFile(envFile, []byte(envText(side, f.plain && side.ProxyURL == "")), 0o600); err != nil {
+	if err := atomicfile.Write(envFile, []byte(envText(side, f.plain && side.ProxyURL == "")), 0o600); err != nil {
 		fmt.Fprintf(stderr, "saasconform serve: writing %s: %v\n", envFile, err)
 		envFile = ""
 	}

@@ -222,3 +222,42 @@ func TestServeRefusesTwoOutputsInOneFile(t *testing.T) {
 		})
 	}
 }
+
+// TestServeWritesNoFileThroughALink: the files serve writes beside the
+// state (the CA file, the environment file, the Node.js preload) used to be
+// written through a link at their name, into whatever it pointed at.
+func TestServeWritesNoFileThroughALink(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		extra []string
+	}{
+		{"saasconform-ca.pem", nil},
+		{"saasconform.env", nil},
+		{"saasconform-node-preload.cjs", []string{"-proxy", "127.0.0.1:0"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			victim := filepath.Join(dir, "victim.txt")
+			if err := os.WriteFile(victim, []byte("precious\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink("victim.txt", filepath.Join(dir, c.name)); err != nil {
+				t.Fatal(err)
+			}
+			code, stderr, up := serveOnce(t, append([]string{"-state", filepath.Join(dir, "fake.state")}, c.extra...)...)
+			if b, _ := os.ReadFile(victim); string(b) != "precious\n" {
+				t.Errorf("serve wrote through the link %s into the file it points at: %q", c.name, b)
+			}
+			if target, err := os.Readlink(filepath.Join(dir, c.name)); err != nil || target != "victim.txt" {
+				t.Errorf("the link %s was replaced (%q, %v)", c.name, target, err)
+			}
+			if up || code != ExitSetup || !strings.Contains(stderr, c.name) || !strings.Contains(stderr, "symbolic link") {
+				t.Errorf("up %v, exit %d, stderr:\n%s\nwant exit %d and an error saying %s is a symbolic link", up, code, stderr, ExitSetup, c.name)
+			}
+			// Refused before anything was written: no state file either.
+			if _, err := os.Lstat(filepath.Join(dir, "fake.state")); err == nil {
+				t.Error("serve refused to start but created the state file")
+			}
+		})
+	}
+}
