@@ -60,7 +60,8 @@ func newServeFlags(output io.Writer) *serveFlags {
 		"login.microsoftonline.com and marketplaceapi.microsoft.com for an app that keeps those names and sets HTTPS_PROXY")
 	fs.StringVar(&f.caDir, "ca-dir", "", "folder for the CA file (default: the -state file's folder, else a temporary folder removed on exit)")
 	fs.StringVar(&f.violations, "violations", "", "write the session's violations to `FILE` as JSON when serve stops (the format of run's violations.json)")
-	fs.StringVar(&f.state, "state", "", "keep subscriptions, operations, tokens, credentials and the CA in `FILE` across restarts (default: memory only)")
+	fs.StringVar(&f.state, "state", "", "keep subscriptions, operations, tokens, credentials and the CA in `FILE` across restarts (default: memory only); "+
+		"a regular file or a new path, locked while serve runs")
 	return f
 }
 
@@ -79,8 +80,10 @@ Flags:
 	f.fs.SetOutput(w)
 	f.fs.PrintDefaults()
 	fmt.Fprint(w, `
-Exit codes: 0 stopped by a signal, 2 bad flags, an address in use, or a
--violations file that cannot be written.
+Exit codes: 0 stopped by a signal, 2 bad flags, an address in use, a
+-violations file that cannot be written, or a -state file that is refused
+(not a regular file, not a state file, the same file as another output) or
+in use by another serve (it holds FILE.lock, which names its pid).
 `)
 }
 
