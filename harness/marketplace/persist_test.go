@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -46,13 +47,23 @@ func dump(m *Marketplace) string {
 }
 
 // restored opens the journal at path as a restarted process would and
-// restores a fresh fake from it.
+// restores a fresh fake from it. The live fake still holds the journal (and
+// its lock), so the restart reads a copy: what a kill at this point leaves.
 func restored(t *testing.T, path string, clk clock.Clock) *Marketplace {
 	t.Helper()
-	sf, err := statefile.Open(path, statefile.Options{})
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	cp := filepath.Join(t.TempDir(), "state-copy")
+	if err := os.WriteFile(cp, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sf, err := statefile.Open(cp, statefile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sf.Close()
 	recs := sf.Loaded()
 	m, err := New(WithClock(clk), WithOperationLatency(3*time.Second))
 	if err != nil {

@@ -20,6 +20,7 @@ func openState(t *testing.T, path string) *statefile.File {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { sf.Close() })
 	return sf
 }
 
@@ -50,7 +51,8 @@ func accessToken(t *testing.T, s *Side) string {
 func TestRestartWithStateIsTheSameMicrosoft(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "state.jsonl")
-	first, err := Start(Options{State: openState(t, path), Dir: dir})
+	firstState := openState(t, path)
+	first, err := Start(Options{State: firstState, Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,6 +67,7 @@ func TestRestartWithStateIsTheSameMicrosoft(t *testing.T) {
 	oldClient := first.HTTPClient() // trusts the first run's CA only
 	oldApp, oldCA := first.App, first.CA.CertPEM()
 	first.Close()
+	firstState.Close() // as serve does on exit: the file is locked while open
 
 	// serve restarts on the same addresses; so does this test.
 	second, err := Start(Options{State: openState(t, path), Dir: dir,

@@ -3,8 +3,9 @@ package proxy
 import (
 	_ "embed"
 	"fmt"
-	"os"
 	"path/filepath"
+
+	"github.com/saasconform/saasconform/harness/atomicfile"
 )
 
 // NodePreload is a script Node.js loads with --require (NODE_OPTIONS) so
@@ -21,7 +22,7 @@ const NodePreloadName = "saasconform-node-preload.cjs"
 // WriteNodePreload writes the preload into dir and returns its path.
 func WriteNodePreload(dir string) (string, error) {
 	path := filepath.Join(dir, NodePreloadName)
-	if err := os.WriteFile(path, NodePreload, 0o644); err != nil {
+	if err := atomicfile.Write(path, NodePreload, 0o644); err != nil {
 		return "", fmt.Errorf("proxy: writing the Node.js preload: %w", err)
 	}
 	return path, nil

@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -72,6 +73,7 @@ type File struct {
 	// dropped is the length in bytes of a torn last line Open cut off, 0
 	// when the file ended cleanly.
 	dropped int
+	lock    *holdLock
 }
 
 type name struct{ kind, id string }
@@ -83,38 +85,182 @@ type span struct {
 }
 
 // Open opens the state file at path, creating it when it does not exist,
-// and reads every live record. A file that is not a state file is refused
-// and left untouched.
+// and reads every live record. Only a regular file or a new name is taken:
+// a symbolic link, a device, a pipe or a folder is refused, as is a file
+// that is not a state file, and a refusal changes nothing on disk. While the
+// File is open it holds an exclusive lock (path.lock, which names its
+// process), so a second Open of the same journal, in this process or
+// another, is refused until Close or the holder's death.
 func Open(path string, opts Options) (*File, error) {
 	if opts.MinCompact <= 0 {
 		opts.MinCompact = 1024
 	}
-	// A compaction the process did not finish left only its temporary file.
-	_ = os.Remove(tmpPath(path))
-	if st, err := os.Stat(path); errors.Is(err, os.ErrNotExist) || (err == nil && st.Size() == 0) {
+	// Everything that can refuse the path by looking runs before anything
+	// is written, the lock file included.
+	if err := check(path); err != nil {
+		return nil, err
+	}
+	lk, err := lock(path)
+	if err != nil {
+		return nil, err
+	}
+	sf, err := openLocked(path, opts)
+	if err != nil {
+		lk.release(false)
+		return nil, err
+	}
+	if err := lk.claim(); err != nil {
+		sf.f.Close()
+		lk.release(true)
+		return nil, err
+	}
+	sf.lock = lk
+	return sf, nil
+}
+
+// check refuses, by reading only, a path that is neither a new name nor a
+// regular file starting with a state file header of this version.
+func check(path string) error {
+	st, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("state file %s: %w", path, err)
+	}
+	if !st.Mode().IsRegular() {
+		return notRegular(path, st.Mode())
+	}
+	if st.Size() == 0 {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|oNoFollow, 0)
+	if err != nil {
+		return fmt.Errorf("state file %s: %w", path, err)
+	}
+	defer f.Close()
+	// The header is a few dozen bytes: a first line longer than this is
+	// no header, and reading it whole would only cost memory.
+	first := make([]byte, 512)
+	n, err := io.ReadFull(f, first)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return fmt.Errorf("state file %s: %w", path, err)
+	}
+	first = first[:n]
+	if i := bytes.IndexByte(first, '\n'); i >= 0 {
+		first = first[:i+1]
+	}
+	return checkHeader(path, first)
+}
+
+// checkHeader refuses a first line that is not this version's header.
+func checkHeader(path string, line []byte) error {
+	var rec Record
+	if err := json.Unmarshal(line, &rec); err != nil || rec.Kind != headerKind {
+		return fmt.Errorf("state file %s: not a saasconform state file (its first line is not a %q header); pick another path or remove it", path, headerKind)
+	}
+	var v int
+	if err := json.Unmarshal(rec.Value, &v); err != nil || v != version {
+		return fmt.Errorf("state file %s: format version %s, this saasconform reads version %d", path, rec.Value, version)
+	}
+	return nil
+}
+
+// notRegular says what is at path instead of a regular file.
+func notRegular(path string, mode fs.FileMode) error {
+	what := "not a regular file"
+	switch {
+	case mode&fs.ModeSymlink != 0:
+		target, _ := os.Readlink(path)
+		return fmt.Errorf("state file %s: is a symbolic link (to %s); the journal is replaced by rename, which would replace the link rather than write through it: give the file's own path", path, target)
+	case mode.IsDir():
+		what = "a folder"
+	case mode&fs.ModeNamedPipe != 0:
+		what = "a named pipe (FIFO)"
+	case mode&fs.ModeDevice != 0:
+		what = "a device"
+	case mode&fs.ModeSocket != 0:
+		what = "a socket"
+	}
+	return fmt.Errorf("state file %s: is %s, not a regular file; give the path of a state file or of a file to create", path, what)
+}
+
+// openLocked opens or creates the journal once the lock is held, checking
+// again what check saw: the path may have changed since.
+func openLocked(path string, opts Options) (*File, error) {
+	st, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || (err == nil && st.Mode().IsRegular() && st.Size() == 0):
 		// A new journal gets its header through a rename, so no reader
 		// ever sees a file with half a header.
+		if err := clearLeftover(path); err != nil {
+			return nil, err
+		}
 		if err := create(path); err != nil {
 			return nil, fmt.Errorf("state file %s: %w", path, err)
 		}
-	} else if err != nil {
-		return nil, fmt.Errorf("state file: %w", err)
+	case err != nil:
+		return nil, fmt.Errorf("state file %s: %w", path, err)
+	case !st.Mode().IsRegular():
+		return nil, notRegular(path, st.Mode())
 	}
-	f, err := os.OpenFile(path, os.O_RDWR, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|oNoFollow, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("state file: %w", err)
+		return nil, fmt.Errorf("state file %s: %w", path, err)
+	}
+	if fst, err := f.Stat(); err != nil || !fst.Mode().IsRegular() {
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("state file %s: %w", path, err)
+		}
+		return nil, notRegular(path, fst.Mode())
 	}
 	sf := &File{path: path, opts: opts, f: f, live: map[name]span{}}
 	if err := sf.load(); err != nil {
 		f.Close()
 		return nil, err
 	}
+	if err := clearLeftover(path); err != nil {
+		f.Close()
+		return nil, err
+	}
 	return sf, nil
+}
+
+// clearLeftover removes path.tmp when it is what a compaction that did not
+// finish leaves: a regular file holding the header or a beginning of it.
+// Anything else there is not ours to delete, and the journal needs the name.
+func clearLeftover(path string) error {
+	tmp := tmpPath(path)
+	st, err := os.Lstat(tmp)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("state file %s: %w", path, err)
+	}
+	ours := false
+	if st.Mode().IsRegular() {
+		if f, err := os.OpenFile(tmp, os.O_RDONLY|oNoFollow, 0); err == nil {
+			hdr := headerLine()
+			b := make([]byte, len(hdr))
+			n, _ := io.ReadFull(f, b)
+			f.Close()
+			ours = bytes.Equal(b[:n], hdr[:n])
+		}
+	}
+	if !ours {
+		return fmt.Errorf("state file %s: %s exists and is not a file saasconform left there; the journal needs that name for its compactions: move it away", path, tmp)
+	}
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("state file %s: removing the unfinished compaction %s: %w", path, tmp, err)
+	}
+	return nil
 }
 
 // create writes a journal holding only the header.
 func create(path string) error {
-	tmp, err := os.OpenFile(tmpPath(path), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	tmp, err := createTmp(path)
 	if err != nil {
 		return err
 	}
@@ -134,6 +280,16 @@ func create(path string) error {
 	}
 	syncDir(filepath.Dir(path))
 	return nil
+}
+
+// createTmp makes a new path.tmp. Under the lock a file there is a dead
+// compaction's; it is removed rather than opened, so a link put in its
+// place is never written through.
+func createTmp(path string) (*os.File, error) {
+	if err := os.Remove(tmpPath(path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	return os.OpenFile(tmpPath(path), os.O_RDWR|os.O_CREATE|os.O_EXCL|oNoFollow, 0o600)
 }
 
 func headerLine() []byte {
@@ -166,12 +322,17 @@ func (sf *File) load() error {
 			bad = errors.New(`no "k" (kind)`)
 		}
 		if line == 1 {
-			if bad != nil || rec.Kind != headerKind {
-				return fmt.Errorf("state file %s: not a saasconform state file (its first line is not a %q header); pick another path or remove it", sf.path, headerKind)
+			if err := checkHeader(sf.path, b); err != nil {
+				return err
 			}
-			var v int
-			if err := json.Unmarshal(rec.Value, &v); err != nil || v != version {
-				return fmt.Errorf("state file %s: format version %s, this saasconform reads version %d", sf.path, rec.Value, version)
+			if torn {
+				// A whole header without its newline (a hand edit): end the
+				// line, or the next record would be glued onto the header.
+				if _, err := sf.f.WriteAt([]byte{'\n'}, int64(len(b))); err != nil {
+					return fmt.Errorf("state file %s: ending the header line: %w", sf.path, err)
+				}
+				off += int64(len(b)) + 1
+				break // the file ends here; reading on would read that newline
 			}
 			off += int64(len(b))
 			continue
@@ -356,7 +517,7 @@ func (sf *File) Compact() error {
 // compactLocked copies the live lines into path.tmp, makes it durable, and
 // renames it over the journal; the old journal stays whole until the rename.
 func (sf *File) compactLocked() error {
-	tmp, err := os.OpenFile(tmpPath(sf.path), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	tmp, err := createTmp(sf.path)
 	if err != nil {
 		return err
 	}
@@ -445,5 +606,9 @@ func (sf *File) Close() error {
 		err = cerr
 	}
 	sf.f = nil
+	if sf.lock != nil {
+		sf.lock.release(true)
+		sf.lock = nil
+	}
 	return err
 }

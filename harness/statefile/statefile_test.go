@@ -90,7 +90,7 @@ func TestDamagedLineInTheMiddleIsAnErrorNamingIt(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state")
 	sf := open(t, path, Options{})
 	must(t, sf.Append(Record{Kind: "sub", ID: "a", Value: val(1)}))
-	sf.f.Close() // no compaction: keep the lines as written
+	crash(sf) // no compaction: keep the lines as written
 	b, _ := os.ReadFile(path)
 	b = append(b, "garbage\n"...)
 	b = append(b, `{"k":"sub","id":"b","v":2}`+"\n"...)
@@ -105,7 +105,7 @@ func TestTornLastLineIsDroppedAndWritingGoesOn(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state")
 	sf := open(t, path, Options{})
 	must(t, sf.Append(Record{Kind: "sub", ID: "a", Value: val(1)}))
-	sf.f.Close()
+	crash(sf)
 	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString(`{"k":"sub","id":"b","v":{"half`)
 	f.Close()
@@ -118,7 +118,7 @@ func TestTornLastLineIsDroppedAndWritingGoesOn(t *testing.T) {
 		t.Fatalf("loaded %v, want only sub/a", got)
 	}
 	must(t, sf.Append(Record{Kind: "sub", ID: "c", Value: val(3)}))
-	sf.f.Close()
+	crash(sf)
 	sf = open(t, path, Options{})
 	defer sf.Close()
 	if got := contents(sf.Loaded()); len(got) != 2 || got["sub/c"] != "3" {
@@ -137,7 +137,7 @@ func TestCompactionBoundsTheFileAndKeepsEveryLiveRecord(t *testing.T) {
 	if st.Size() > 50*40+64*2*40 {
 		t.Errorf("file is %d bytes after 5000 overwrites of 50 records: not compacting", st.Size())
 	}
-	sf.f.Close()
+	crash(sf)
 	sf = open(t, path, Options{})
 	defer sf.Close()
 	got := contents(sf.Loaded())
@@ -226,7 +226,7 @@ func TestKillDuringWritesLosesNothing(t *testing.T) {
 			}
 			got[r.ID] = v
 		}
-		sf.f.Close()
+		crash(sf)
 		var lost []string
 		for id, v := range acked {
 			if got[id] < v {
@@ -309,7 +309,7 @@ func TestLinesAreJSONWhateverTheNames(t *testing.T) {
 	for i, id := range odd {
 		must(t, sf.Append(Record{Kind: "k" + id, ID: id, Value: json.RawMessage(fmt.Sprintf("{\n  \"n\": %d\n}", i))}))
 	}
-	sf.f.Close()
+	crash(sf)
 	sf = open(t, path, Options{})
 	defer sf.Close()
 	got := contents(sf.Loaded())
@@ -336,4 +336,13 @@ func BenchmarkCompact(b *testing.B) {
 	for b.Loop() {
 		must(b, sf.Compact())
 	}
+}
+
+// crash leaves sf as a killed process would: the lines as written, no
+// compaction, the lock released.
+func crash(sf *File) {
+	sf.f.Close()
+	sf.f = nil
+	sf.lock.release(false)
+	sf.lock = nil
 }

@@ -22,9 +22,10 @@ import (
 	"math/big"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/saasconform/saasconform/harness/atomicfile"
 )
 
 // DefaultHosts are the names a leaf certificate covers unless told otherwise:
@@ -196,10 +197,11 @@ func (ca *CA) Client() *http.Client {
 }
 
 // WriteFile writes the CA certificate to dir/saasconform-ca.pem and returns
-// the path.
+// the path. The file is replaced by rename; a link or any other non-regular
+// file at that name is refused, never written through.
 func (ca *CA) WriteFile(dir string) (string, error) {
 	path := filepath.Join(dir, "saasconform-ca.pem")
-	if err := os.WriteFile(path, ca.certPEM, 0o644); err != nil {
+	if err := atomicfile.Write(path, ca.certPEM, 0o644); err != nil {
 		return "", fmt.Errorf("tlsca: writing the CA file: %w", err)
 	}
 	return path, nil

@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/saasconform/saasconform/harness/atomicfile"
 	"github.com/saasconform/saasconform/harness/clock"
 	"github.com/saasconform/saasconform/harness/control"
 	"github.com/saasconform/saasconform/harness/driver"
@@ -59,7 +60,8 @@ func newServeFlags(output io.Writer) *serveFlags {
 		"login.microsoftonline.com and marketplaceapi.microsoft.com for an app that keeps those names and sets HTTPS_PROXY")
 	fs.StringVar(&f.caDir, "ca-dir", "", "folder for the CA file (default: the -state file's folder, else a temporary folder removed on exit)")
 	fs.StringVar(&f.violations, "violations", "", "write the session's violations to `FILE` as JSON when serve stops (the format of run's violations.json)")
-	fs.StringVar(&f.state, "state", "", "keep subscriptions, operations, tokens, credentials and the CA in `FILE` across restarts (default: memory only)")
+	fs.StringVar(&f.state, "state", "", "keep subscriptions, operations, tokens, credentials and the CA in `FILE` across restarts (default: memory only); "+
+		"a regular file or a new path, locked while serve runs")
 	return f
 }
 
@@ -78,8 +80,10 @@ Flags:
 	f.fs.SetOutput(w)
 	f.fs.PrintDefaults()
 	fmt.Fprint(w, `
-Exit codes: 0 stopped by a signal, 2 bad flags, an address in use, or a
--violations file that cannot be written.
+Exit codes: 0 stopped by a signal, 2 bad flags, an address in use, a
+-violations file that cannot be written, or a -state file that is refused
+(not a regular file, not a state file, the same file as another output) or
+in use by another serve (it holds FILE.lock, which names its pid).
 `)
 }
 
@@ -124,6 +128,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if caDir == "" && f.state != "" {
 		caDir = filepath.Dir(f.state)
 	}
+	// Before anything is written: two outputs in one file would destroy
+	// one of them, the state included.
+	if err := checkOutputs(serveOutputs(f, caDir)); err != nil {
+		return fail("%v", err)
+	}
 	if caDir != "" {
 		if err := os.MkdirAll(caDir, 0o755); err != nil {
 			return fail("-ca-dir: %v", err)
@@ -134,15 +143,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			caDir = abs
 		}
 	}
-	if f.violations != "" {
-		// Fail now, not after an hour of clicking, if the path is unusable.
-		if err := (&violation.Log{}).WriteFile(f.violations, ""); err != nil {
-			return fail("-violations: %v", err)
-		}
-	}
 	out := &lockedWriter{w: stdout}
 	var state *statefile.File
 	if f.state != "" {
+		// Open refuses, touching nothing, a path that is not a regular
+		// file or a new one, a file that is not a state file, and a state
+		// file another process holds.
 		var err error
 		state, err = statefile.Open(f.state, statefile.Options{OnError: func(err error) { out.printLine("state     " + err.Error()) }})
 		if err != nil {
@@ -153,6 +159,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintf(stderr, "saasconform serve: closing the state file: %v\n", err)
 			}
 		}()
+	}
+	if f.violations != "" {
+		// Fail now, not after an hour of clicking, if the path is unusable;
+		// after the state is accepted, so a refused state leaves an older
+		// violations file as it was.
+		if err := (&violation.Log{}).WriteFile(f.violations, ""); err != nil {
+			return fail("-violations: %v", err)
+		}
 	}
 
 	// The fakes read a fake clock (the suites move it on); here it follows
@@ -218,7 +232,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	// The environment also goes to a file beside the CA, to source.
 	envFile := filepath.Join(filepath.Dir(side.CAFile), "saasconform.env")
-	if err := os.WriteFile(envFile, []byte(envText(side, f.plain && side.ProxyURL == "")), 0o600); err != nil {
+	if err := atomicfile.Write(envFile, []byte(envText(side, f.plain && side.ProxyURL == "")), 0o600); err != nil {
 		fmt.Fprintf(stderr, "saasconform serve: writing %s: %v\n", envFile, err)
 		envFile = ""
 	}

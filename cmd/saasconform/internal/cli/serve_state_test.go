@@ -238,6 +238,8 @@ func oneOf(got, want string) bool {
 func TestServeRefusesAStateFileThatIsNotOne(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "notes.txt")
 	os.WriteFile(path, []byte("my notes\n"), 0o644)
+	// A file beside it that happens to have the name of a compaction's.
+	os.WriteFile(path+".tmp", []byte("draft\n"), 0o644)
 	var stdout, stderr syncBuffer
 	code := Main([]string{"serve", "-control-addr", "127.0.0.1:0", "-marketplace-addr", "127.0.0.1:0",
 		"-identity-addr", "127.0.0.1:0", "-state", path}, &stdout, &stderr)
@@ -246,5 +248,8 @@ func TestServeRefusesAStateFileThatIsNotOne(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(path); string(b) != "my notes\n" {
 		t.Error("serve changed a file that is not a state file")
+	}
+	if b, _ := os.ReadFile(path + ".tmp"); string(b) != "draft\n" {
+		t.Error("refusing the file removed notes.txt.tmp beside it")
 	}
 }
