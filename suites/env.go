@@ -1,7 +1,6 @@
 package suites
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"github.com/saasconform/saasconform/harness/inprocess"
 	"github.com/saasconform/saasconform/harness/marketplace"
 	"github.com/saasconform/saasconform/harness/microsoft"
+	"github.com/saasconform/saasconform/harness/report"
 	"github.com/saasconform/saasconform/harness/target"
 )
 
@@ -48,7 +48,7 @@ type Env struct {
 	Client  *http.Client  // reaches the publisher (trusts the run's CA)
 	Vars    target.Vars
 
-	logs          *syncBuffer
+	logs          *target.Output
 	network       *inprocess.Network
 	stopInProcess func()
 	closeMu       sync.Mutex
@@ -62,7 +62,7 @@ func Prepare(ctx context.Context, cfg Config) (e *Env, err error) {
 	if cfg.Target == nil {
 		return nil, errors.New("suites: no target config")
 	}
-	e = &Env{logs: &syncBuffer{}}
+	e = &Env{logs: newPublisherOutput()}
 	built := e // a `return nil, err` below has set e to nil by the time the deferred call runs
 	defer func() {
 		if err != nil {
@@ -231,19 +231,9 @@ func (e *Env) Close() error {
 	return errors.Join(errs...)
 }
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]byte(nil), b.buf.Bytes()...)
+// newPublisherOutput keeps what a report can show of the publisher's
+// output: its start and its end, within report.MaxPublisherLog.
+func newPublisherOutput() *target.Output {
+	const head = 64 << 10
+	return target.NewOutput(head, report.MaxPublisherLog-head-256) // 256: the line about the gap
 }

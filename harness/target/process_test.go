@@ -365,3 +365,40 @@ func TestWaitReadyTimeout(t *testing.T) {
 		t.Errorf("cancelled WaitReady = %v, want context.Canceled", err)
 	}
 }
+
+func TestOutputKeepsHeadAndTail(t *testing.T) {
+	o := NewOutput(4, 6)
+	for _, s := range []string{"ab", "cdef", "ghij", "klmnopqrst"} {
+		o.Write([]byte(s))
+	}
+	got := string(o.Bytes())
+	want := "abcd\n[saasconform: 10 bytes of the publisher's output left out here; the last 6 bytes follow]\nopqrst"
+	if got != want || o.Dropped() != 10 {
+		t.Errorf("Bytes() = %q, Dropped() = %d; want %q, 10", got, o.Dropped(), want)
+	}
+	small := NewOutput(4, 6)
+	small.Write([]byte("abcdefgh"))
+	if got := string(small.Bytes()); got != "abcdefgh" || small.Dropped() != 0 {
+		t.Errorf("nothing dropped: Bytes() = %q, Dropped() = %d", got, small.Dropped())
+	}
+}
+
+func TestLogFileBounded(t *testing.T) {
+	var w bytes.Buffer
+	l := NewLogFile(&w, 5, 3)
+	for _, s := range []string{"12", "345", "67", "89abc"} {
+		l.Write([]byte(s))
+	}
+	if got := w.String(); got != "12345" {
+		t.Errorf("before Close: %q, want the first 5 bytes", got)
+	}
+	l.Note("a note")
+	l.Write([]byte("de"))
+	l.Close()
+	l.Write([]byte("after close"))
+	l.Close()
+	want := "12345\n[saasconform: 4 bytes of the publisher's output left out here; the last 3 bytes follow]\nabc\n[saasconform: a note]\nde"
+	if got := w.String(); got != want {
+		t.Errorf("log = %q\nwant  %q", got, want)
+	}
+}

@@ -130,9 +130,13 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		return ExitSetup
 	}
 	defer logFile.Close()
-	var logs io.Writer = logFile
+	// Bounded: an app can print gigabytes; the log keeps its start and its
+	// end and says how much of the middle it left out.
+	pubLog := target.NewLogFile(logFile, publisherLogLimit, publisherLogTail)
+	defer pubLog.Close()
+	var logs io.Writer = pubLog
 	if f.verbose {
-		logs = io.MultiWriter(logFile, stderr)
+		logs = io.MultiWriter(pubLog, stderr)
 	}
 
 	// The publisher runs in its own process group, so Ctrl-C reaches only
@@ -172,6 +176,13 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	return ExitPassed
 }
+
+// publisher.log keeps the first publisherLogLimit bytes of the app's
+// output and its last publisherLogTail bytes.
+const (
+	publisherLogLimit = 32 << 20
+	publisherLogTail  = 2 << 20
+)
 
 // printReports lists the files the run wrote, the HTML report first: it
 // is the one to open.
