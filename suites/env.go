@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/saasconform/saasconform/harness/driver"
 	"github.com/saasconform/saasconform/harness/identity"
@@ -49,6 +51,10 @@ type Env struct {
 	Vars    target.Vars
 
 	logs          *target.Output
+	logOut        io.Writer // the publisher's output goes here: logs and Config.Logs
+	stopOnce      sync.Once
+	warnings      []string // what outlived the publisher
+	exitedEarly   bool     // the publisher exited before the harness stopped it
 	network       *inprocess.Network
 	stopInProcess func()
 	closeMu       sync.Mutex
@@ -118,11 +124,11 @@ func Prepare(ctx context.Context, cfg Config) (e *Env, err error) {
 			return nil, err
 		}
 	} else if s := e.Target.Publisher.Start; s != nil {
-		var out io.Writer = e.logs
+		e.logOut = e.logs
 		if cfg.Logs != nil {
-			out = io.MultiWriter(e.logs, cfg.Logs)
+			e.logOut = io.MultiWriter(e.logs, cfg.Logs)
 		}
-		e.Proc, err = target.Start(ctx, s, e.Target.StartDir(), cfg.Env, out)
+		e.Proc, err = target.Start(ctx, s, e.Target.StartDir(), cfg.Env, e.logOut)
 		if err != nil {
 			return nil, err
 		}
@@ -218,17 +224,82 @@ func (e *Env) Close() error {
 	if e.stopInProcess != nil {
 		e.stopInProcess()
 	}
-	if e.Proc != nil {
-		timeout := 5 * time.Second
-		if e.Target != nil && e.Target.Publisher.Start != nil {
-			timeout = e.Target.Publisher.Start.StopTimeout
-		}
-		errs = append(errs, e.Proc.Stop(timeout))
-	}
+	errs = append(errs, e.stopPublisher())
 	if e.MS != nil {
 		errs = append(errs, e.MS.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// stopPublisher stops the publisher the run started, once, and looks for
+// what outlived it: processes it started outside its process group, and
+// anything still listening on its port. Each finding is a warning, added to
+// the publisher's log as a line of saasconform's own.
+func (e *Env) stopPublisher() (err error) {
+	e.stopOnce.Do(func() {
+		if e.Proc == nil {
+			return
+		}
+		select {
+		case <-e.Proc.Exited():
+			e.exitedEarly = true
+		default:
+		}
+		timeout := target.DefaultStopTimeout
+		if e.Target != nil && e.Target.Publisher.Start != nil {
+			timeout = e.Target.Publisher.Start.StopTimeout
+		}
+		err = e.Proc.Stop(timeout)
+		ours := map[int]bool{}
+		for _, l := range e.Proc.Leftovers() {
+			e.warnings = append(e.warnings, l.String())
+			ours[l.Pid] = true
+		}
+		for _, port := range e.publisherPorts() {
+			for _, h := range target.PortHolders(port) {
+				if !ours[h.Pid] {
+					e.warnings = append(e.warnings, fmt.Sprintf("port %d is still held by process %d (%s) after the publisher stopped; "+
+						"saasconform did not see the publisher start it, so left it running", port, h.Pid, h.Command))
+				}
+			}
+		}
+		for _, w := range e.warnings {
+			_, _ = io.WriteString(e.logOut, "\n[saasconform: "+w+"]\n")
+		}
+	})
+	return err
+}
+
+// publisherPorts are the loopback ports the started publisher serves on,
+// as far as the target file tells.
+func (e *Env) publisherPorts() []int {
+	seen := map[int]bool{}
+	var ports []int
+	add := func(p int) {
+		if p > 0 && !seen[p] {
+			seen[p] = true
+			ports = append(ports, p)
+		}
+	}
+	add(e.Vars.PublisherPort)
+	if e.Target == nil {
+		return ports
+	}
+	urls := []string{e.Target.Publisher.LandingPage, e.Target.Publisher.Webhook}
+	if s := e.Target.Publisher.Start; s != nil {
+		urls = append(urls, s.Ready)
+	}
+	for _, raw := range urls {
+		u, err := url.Parse(raw)
+		if err != nil {
+			continue
+		}
+		if ip := net.ParseIP(u.Hostname()); (ip != nil && ip.IsLoopback()) || u.Hostname() == "localhost" {
+			p, _ := strconv.Atoi(u.Port())
+			add(p)
+		}
+	}
+	return ports
 }
 
 // newPublisherOutput keeps what a report can show of the publisher's

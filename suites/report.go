@@ -42,16 +42,12 @@ func writeReports(ctx context.Context, o Options, e *Env) error {
 		d.Interrupted = true
 		reasons = append(reasons, "the run was cancelled (Ctrl-C or SIGTERM)")
 	}
-	if e.Proc != nil && ctx.Err() == nil {
-		select {
-		case <-e.Proc.Exited():
-			msg := "the publisher exited during the run"
-			if err := e.Proc.ExitErr(); err != nil {
-				msg += ": " + err.Error()
-			}
-			reasons = append(reasons, msg+" (its last output is in the publisher log)")
-		default:
+	if e.Proc != nil && ctx.Err() == nil && e.exitedEarly {
+		msg := "the publisher exited during the run"
+		if err := e.Proc.ExitErr(); err != nil {
+			msg += ": " + err.Error()
 		}
+		reasons = append(reasons, msg+" (its last output is in the publisher log)")
 	}
 	var gr types.Report
 	if finalReport != nil {

@@ -162,6 +162,17 @@ func run(t GinkgoTestingT, ctx context.Context, cfg Config, o Options, testing *
 	finalReport = nil
 	resetFoundation()
 	passed := RunSpecs(t, "SaaS fulfillment conformance", suiteCfg, reporterCfg)
+	// Stopped before the reports are written, so they hold its last words
+	// and anything it left behind.
+	_ = e.stopPublisher()
+	for _, w := range e.warnings {
+		switch {
+		case o.Console != nil:
+			fmt.Fprintf(o.Console, "saasconform: warning: %s\n", w)
+		case testing != nil:
+			testing.Logf("saasconform: warning: %s", w)
+		}
+	}
 	// Written whatever happened to the specs: the data is what was recorded.
 	errs := []error{writeReports(ctx, o, e), writeJUnit(o.JUnit)}
 	if o.Violations != "" {

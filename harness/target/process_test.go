@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -400,5 +403,51 @@ func TestLogFileBounded(t *testing.T) {
 	want := "12345\n[saasconform: 4 bytes of the publisher's output left out here; the last 3 bytes follow]\nabc\n[saasconform: a note]\nde"
 	if got := w.String(); got != want {
 		t.Errorf("log = %q\nwant  %q", got, want)
+	}
+}
+
+// A child that left the process group (setsid) escaped Stop's signals and
+// kept running, silently, after the run. Stop now finds it through the
+// process tree it recorded, stops it and says so.
+func TestStopFindsAChildThatLeftTheGroup(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the process tree is read from /proc")
+	}
+	w := newWatcher()
+	p := startHelper(t, helperSpec(t, "escape"), w)
+	line := w.waitFor(t, "escaped ")
+	pid, err := strconv.Atoi(strings.TrimPrefix(line, "escaped "))
+	if err != nil {
+		t.Fatal(line)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	if err := p.Stop(500 * time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if !gone(pid) {
+		t.Errorf("process %d, which left the publisher's group, still runs after Stop", pid)
+	}
+	left := p.Leftovers()
+	if len(left) != 1 || left[0].Pid != pid || !left[0].Stopped || !strings.Contains(left[0].String(), "left its process group") {
+		t.Errorf("Leftovers() = %+v, want process %d, stopped", left, pid)
+	}
+}
+
+func TestPortHolders(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("read from /proc")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	holders := PortHolders(port)
+	if len(holders) != 1 || holders[0].Pid != os.Getpid() || holders[0].Command == "" {
+		t.Errorf("PortHolders(%d) = %+v, want this process (%d)", port, holders, os.Getpid())
+	}
+	l.Close()
+	if h := PortHolders(port); len(h) != 0 {
+		t.Errorf("after Close: PortHolders(%d) = %+v, want none", port, h)
 	}
 }
