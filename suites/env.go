@@ -64,7 +64,17 @@ type Env struct {
 // Prepare brings up Microsoft's side, starts the publisher when the config
 // says how, and waits until it is ready. Close the Env when done, on every
 // path.
-func Prepare(ctx context.Context, cfg Config) (e *Env, err error) {
+func Prepare(ctx context.Context, cfg Config) (*Env, error) {
+	e, err := prepare(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// prepare is Prepare; on failure it also returns the Env, closed, for what
+// it recorded (the publisher's output, what outlived it).
+func prepare(ctx context.Context, cfg Config) (e *Env, err error) {
 	if cfg.Target == nil {
 		return nil, errors.New("suites: no target config")
 	}
@@ -73,7 +83,7 @@ func Prepare(ctx context.Context, cfg Config) (e *Env, err error) {
 	defer func() {
 		if err != nil {
 			built.Close()
-			e = nil
+			e = built
 		}
 	}()
 	t := cfg.Target
