@@ -63,13 +63,25 @@ type Env struct {
 
 // Prepare brings up Microsoft's side, starts the publisher when the config
 // says how, and waits until it is ready. Close the Env when done, on every
-// path.
+// path. An error after the publisher was started says so (PublisherStarted).
 func Prepare(ctx context.Context, cfg Config) (*Env, error) {
 	e, err := prepare(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	return e, nil
+}
+
+// startedError is a setup failure after the publisher was started.
+type startedError struct{ error }
+
+func (e startedError) Unwrap() error { return e.error }
+
+// PublisherStarted reports whether err, from Prepare or Execute, came after
+// the publisher was started (so its log may say why).
+func PublisherStarted(err error) bool {
+	var s startedError
+	return errors.As(err, &s)
 }
 
 // prepare is Prepare; on failure it also returns the Env, closed, for what
@@ -83,6 +95,9 @@ func prepare(ctx context.Context, cfg Config) (e *Env, err error) {
 	defer func() {
 		if err != nil {
 			built.Close()
+			if built.Proc != nil {
+				err = startedError{err}
+			}
 			e = built
 		}
 	}()

@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -103,6 +104,37 @@ func TestFailedStartReplacesThePreviousReports(t *testing.T) {
 		t.Fatalf("exit %d, want 2; stderr:\n%s", code, errs)
 	}
 	checkNotStartedReports(t, reports, "did not start")
+	if !strings.Contains(errs, filepath.Join(reports, "publisher.log")) {
+		t.Errorf("the publisher printed something, but stderr does not point to its log:\n%s", errs)
+	}
+}
+
+// When the run stops before any publisher was started (here: the fake
+// marketplace's port is taken), pointing at publisher.log sent people to
+// an empty file. Say that no publisher was started, and why.
+func TestNoPublisherStartedSaysSo(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := freePort(t)
+	path := writeTarget(t, fmt.Sprintf(`publisher:
+  landingPage: http://127.0.0.1:%[1]d/landing
+  webhook: http://127.0.0.1:%[1]d/webhook
+  start:
+    command: ["sh", "-c", "echo started; exec sleep 60"]
+    ready: http://127.0.0.1:%[1]d/healthz
+marketplace: {listen: %[2]q}
+`, port, l.Addr().String()))
+	code, _, errs := run(t, "run", "-c", path)
+	if code != ExitSetup {
+		t.Fatalf("exit %d, want 2; stderr:\n%s", code, errs)
+	}
+	if strings.Contains(errs, "publisher.log") || !strings.Contains(errs, "no publisher was started") {
+		t.Errorf("stderr points to publisher.log, or does not say no publisher was started:\n%s", errs)
+	}
+	checkNotStartedReports(t, filepath.Join(filepath.Dir(path), "reports"), "did not start")
 }
 
 // Ctrl-C while the publisher is not yet ready used to exit 2 after
