@@ -295,8 +295,8 @@ func (e *Env) stopPublisher() (err error) {
 	return err
 }
 
-// publisherPorts are the loopback ports the started publisher serves on,
-// as far as the target file tells.
+// publisherPorts are the loopback ports the started publisher surely
+// serves on: {{.PublisherPort}} and the ready URL's.
 func (e *Env) publisherPorts() []int {
 	seen := map[int]bool{}
 	var ports []int
@@ -310,18 +310,14 @@ func (e *Env) publisherPorts() []int {
 	if e.Target == nil {
 		return ports
 	}
-	urls := []string{e.Target.Publisher.LandingPage, e.Target.Publisher.Webhook}
-	if s := e.Target.Publisher.Start; s != nil {
-		urls = append(urls, s.Ready)
-	}
-	for _, raw := range urls {
-		u, err := url.Parse(raw)
-		if err != nil {
-			continue
-		}
-		if ip := net.ParseIP(u.Hostname()); (ip != nil && ip.IsLoopback()) || u.Hostname() == "localhost" {
-			p, _ := strconv.Atoi(u.Port())
-			add(p)
+	// Only the ready URL: the landing page may be served by a proxy the
+	// user runs in front of the app, which is not the app's to stop.
+	if s := e.Target.Publisher.Start; s != nil && s.Ready != "" {
+		if u, err := url.Parse(s.Ready); err == nil {
+			if ip := net.ParseIP(u.Hostname()); (ip != nil && ip.IsLoopback()) || u.Hostname() == "localhost" {
+				p, _ := strconv.Atoi(u.Port())
+				add(p)
+			}
 		}
 	}
 	return ports
