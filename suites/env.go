@@ -1,21 +1,23 @@
 package suites
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/saasconform/saasconform/harness/driver"
 	"github.com/saasconform/saasconform/harness/identity"
 	"github.com/saasconform/saasconform/harness/inprocess"
 	"github.com/saasconform/saasconform/harness/marketplace"
 	"github.com/saasconform/saasconform/harness/microsoft"
+	"github.com/saasconform/saasconform/harness/report"
 	"github.com/saasconform/saasconform/harness/target"
 )
 
@@ -48,7 +50,11 @@ type Env struct {
 	Client  *http.Client  // reaches the publisher (trusts the run's CA)
 	Vars    target.Vars
 
-	logs          *syncBuffer
+	logs          *target.Output
+	logOut        io.Writer // the publisher's output goes here: logs and Config.Logs
+	stopOnce      sync.Once
+	warnings      []string // what outlived the publisher
+	exitedEarly   bool     // the publisher exited before the harness stopped it
 	network       *inprocess.Network
 	stopInProcess func()
 	closeMu       sync.Mutex
@@ -57,17 +63,42 @@ type Env struct {
 
 // Prepare brings up Microsoft's side, starts the publisher when the config
 // says how, and waits until it is ready. Close the Env when done, on every
-// path.
-func Prepare(ctx context.Context, cfg Config) (e *Env, err error) {
+// path. An error after the publisher was started says so (PublisherStarted).
+func Prepare(ctx context.Context, cfg Config) (*Env, error) {
+	e, err := prepare(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// startedError is a setup failure after the publisher was started.
+type startedError struct{ error }
+
+func (e startedError) Unwrap() error { return e.error }
+
+// PublisherStarted reports whether err, from Prepare or Execute, came after
+// the publisher was started (so its log may say why).
+func PublisherStarted(err error) bool {
+	var s startedError
+	return errors.As(err, &s)
+}
+
+// prepare is Prepare; on failure it also returns the Env, closed, for what
+// it recorded (the publisher's output, what outlived it).
+func prepare(ctx context.Context, cfg Config) (e *Env, err error) {
 	if cfg.Target == nil {
 		return nil, errors.New("suites: no target config")
 	}
-	e = &Env{logs: &syncBuffer{}}
+	e = &Env{logs: newPublisherOutput()}
 	built := e // a `return nil, err` below has set e to nil by the time the deferred call runs
 	defer func() {
 		if err != nil {
 			built.Close()
-			e = nil
+			if built.Proc != nil {
+				err = startedError{err}
+			}
+			e = built
 		}
 	}()
 	t := cfg.Target
@@ -118,11 +149,11 @@ func Prepare(ctx context.Context, cfg Config) (e *Env, err error) {
 			return nil, err
 		}
 	} else if s := e.Target.Publisher.Start; s != nil {
-		var out io.Writer = e.logs
+		e.logOut = e.logs
 		if cfg.Logs != nil {
-			out = io.MultiWriter(e.logs, cfg.Logs)
+			e.logOut = io.MultiWriter(e.logs, cfg.Logs)
 		}
-		e.Proc, err = target.Start(ctx, s, e.Target.StartDir(), cfg.Env, out)
+		e.Proc, err = target.Start(ctx, s, e.Target.StartDir(), cfg.Env, e.logOut)
 		if err != nil {
 			return nil, err
 		}
@@ -218,32 +249,83 @@ func (e *Env) Close() error {
 	if e.stopInProcess != nil {
 		e.stopInProcess()
 	}
-	if e.Proc != nil {
-		timeout := 5 * time.Second
-		if e.Target != nil && e.Target.Publisher.Start != nil {
-			timeout = e.Target.Publisher.Start.StopTimeout
-		}
-		errs = append(errs, e.Proc.Stop(timeout))
-	}
+	errs = append(errs, e.stopPublisher())
 	if e.MS != nil {
 		errs = append(errs, e.MS.Close())
 	}
 	return errors.Join(errs...)
 }
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+// stopPublisher stops the publisher the run started, once, and looks for
+// what outlived it: processes it started outside its process group, and
+// anything still listening on its port. Each finding is a warning, added to
+// the publisher's log as a line of saasconform's own.
+func (e *Env) stopPublisher() (err error) {
+	e.stopOnce.Do(func() {
+		if e.Proc == nil {
+			return
+		}
+		select {
+		case <-e.Proc.Exited():
+			e.exitedEarly = true
+		default:
+		}
+		timeout := target.DefaultStopTimeout
+		if e.Target != nil && e.Target.Publisher.Start != nil {
+			timeout = e.Target.Publisher.Start.StopTimeout
+		}
+		err = e.Proc.Stop(timeout)
+		ours := map[int]bool{}
+		for _, l := range e.Proc.Leftovers() {
+			e.warnings = append(e.warnings, l.String())
+			ours[l.Pid] = true
+		}
+		for _, port := range e.publisherPorts() {
+			for _, h := range target.PortHolders(port) {
+				if !ours[h.Pid] {
+					e.warnings = append(e.warnings, fmt.Sprintf("port %d is still held by process %d (%s) after the publisher stopped; "+
+						"saasconform did not see the publisher start it, so left it running", port, h.Pid, h.Command))
+				}
+			}
+		}
+		for _, w := range e.warnings {
+			_, _ = io.WriteString(e.logOut, "\n[saasconform: "+w+"]\n")
+		}
+	})
+	return err
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
+// publisherPorts are the loopback ports the started publisher surely
+// serves on: {{.PublisherPort}} and the ready URL's.
+func (e *Env) publisherPorts() []int {
+	seen := map[int]bool{}
+	var ports []int
+	add := func(p int) {
+		if p > 0 && !seen[p] {
+			seen[p] = true
+			ports = append(ports, p)
+		}
+	}
+	add(e.Vars.PublisherPort)
+	if e.Target == nil {
+		return ports
+	}
+	// Only the ready URL: the landing page may be served by a proxy the
+	// user runs in front of the app, which is not the app's to stop.
+	if s := e.Target.Publisher.Start; s != nil && s.Ready != "" {
+		if u, err := url.Parse(s.Ready); err == nil {
+			if ip := net.ParseIP(u.Hostname()); (ip != nil && ip.IsLoopback()) || u.Hostname() == "localhost" {
+				p, _ := strconv.Atoi(u.Port())
+				add(p)
+			}
+		}
+	}
+	return ports
 }
 
-func (b *syncBuffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]byte(nil), b.buf.Bytes()...)
+// newPublisherOutput keeps what a report can show of the publisher's
+// output: its start and its end, within report.MaxPublisherLog.
+func newPublisherOutput() *target.Output {
+	const head = 64 << 10
+	return target.NewOutput(head, report.MaxPublisherLog-head-256) // 256: the line about the gap
 }

@@ -2,17 +2,20 @@ package suites
 
 import (
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/reporters"
 	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/saasconform/saasconform/harness/report"
+	"github.com/saasconform/saasconform/harness/violation"
 )
 
 // finalReport is Ginkgo's report of the run in progress, kept by the
@@ -42,16 +45,12 @@ func writeReports(ctx context.Context, o Options, e *Env) error {
 		d.Interrupted = true
 		reasons = append(reasons, "the run was cancelled (Ctrl-C or SIGTERM)")
 	}
-	if e.Proc != nil && ctx.Err() == nil {
-		select {
-		case <-e.Proc.Exited():
-			msg := "the publisher exited during the run"
-			if err := e.Proc.ExitErr(); err != nil {
-				msg += ": " + err.Error()
-			}
-			reasons = append(reasons, msg+" (its last output is in the publisher log)")
-		default:
+	if e.Proc != nil && ctx.Err() == nil && e.exitedEarly {
+		msg := "the publisher exited during the run"
+		if err := e.Proc.ExitErr(); err != nil {
+			msg += ": " + err.Error()
 		}
+		reasons = append(reasons, msg+" (its last output is in the publisher log)")
 	}
 	var gr types.Report
 	if finalReport != nil {
@@ -112,4 +111,66 @@ func writeJUnit(path string) error {
 		r = *finalReport
 	}
 	return reporters.GenerateJUnitReportWithConfig(r, path, reporters.JunitReportConfig{OmitSuiteSetupNodes: true})
+}
+
+// suiteName is the suite's name in every report.
+const suiteName = "SaaS fulfillment conformance"
+
+// writeNotStarted replaces every report o names with one of a run that
+// never reached its specs — it could not start, or was interrupted first —
+// so no earlier run's reports are left to pass for this one's (a CI step
+// would publish a stale pass). e, when not nil, is the closed Env with what
+// was recorded before the failure.
+func writeNotStarted(o Options, cfg Config, e *Env, why error, interrupted bool) error {
+	first, _, _ := strings.Cut(why.Error(), "\n")
+	reason, kind, title := "the run did not start: "+first, "not started", "saasconform: the run did not start"
+	if interrupted {
+		reason = "the run was interrupted (Ctrl-C or SIGTERM) before any spec ran: " + first
+		kind, title = "interrupted", "saasconform: the run was interrupted before any spec ran"
+	}
+	now := time.Now()
+	gr := types.Report{SuiteDescription: suiteName, StartTime: now, EndTime: now, SpecialSuiteFailureReasons: []string{reason}}
+	d := report.RunData{ToolVersion: o.ToolVersion, Interrupted: true, Reason: reason}
+	if cfg.Target != nil {
+		d.Target = cfg.Target.Source
+	}
+	log := &violation.Log{}
+	if e != nil {
+		d.PublisherLog = e.PublisherLogs()
+		if e.MS != nil {
+			log = e.MS.Log
+			d.Violations, d.Exchanges = e.MS.Log.All(), e.MS.Exchanges()
+		}
+	}
+	r := report.Build(gr, d)
+	var errs []error
+	for _, out := range []struct {
+		path  string
+		write func(io.Writer, *report.Report) error
+	}{{o.Report, report.WriteJSON}, {o.Markdown, report.WriteMarkdown}, {o.HTML, report.WriteHTML}} {
+		if out.path != "" {
+			errs = append(errs, writeFile(out.path, r, out.write))
+		}
+	}
+	if o.JSON != "" {
+		errs = append(errs, reporters.GenerateJSONReport(gr, o.JSON))
+	}
+	if o.Violations != "" {
+		errs = append(errs, log.WriteFile(o.Violations, d.Target))
+	}
+	if o.JUnit != "" {
+		j := reporters.JUnitTestSuites{Tests: 1, Failures: 1, TestSuites: []reporters.JUnitTestSuite{{
+			Name: suiteName, Tests: 1, Failures: 1, Timestamp: now.UTC().Format("2006-01-02T15:04:05"),
+			TestCases: []reporters.JUnitTestCase{{Name: title, Classname: suiteName, Status: kind,
+				Failure: &reporters.JUnitFailure{Message: reason, Type: kind, Description: why.Error()}}},
+		}}}
+		b, err := xml.MarshalIndent(j, "", "  ")
+		if err == nil {
+			err = os.WriteFile(o.JUnit, append([]byte(xml.Header), append(b, '\n')...), 0o644)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("suites: junit report: %w", err))
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -130,15 +130,6 @@ func (f *failRecorder) Fail() { f.failed = true }
 func run(t GinkgoTestingT, ctx context.Context, cfg Config, o Options, testing *testing.T) (bool, error) {
 	once.Lock()
 	defer once.Unlock()
-	e, err := Prepare(ctx, cfg)
-	if err != nil {
-		return false, fmt.Errorf("%w: %w", ErrSetup, err)
-	}
-	env = e
-	defer func() {
-		env = nil
-		e.Close()
-	}()
 	for _, p := range []string{o.JUnit, o.JSON, o.Violations, o.HTML, o.Markdown, o.Report} {
 		if p != "" {
 			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -146,6 +137,26 @@ func run(t GinkgoTestingT, ctx context.Context, cfg Config, o Options, testing *
 			}
 		}
 	}
+	e, err := prepare(ctx, cfg)
+	if err != nil {
+		// Interrupted while starting (Ctrl-C during the readiness wait) is
+		// an interruption, not a failed start; either way the reports say
+		// what happened.
+		interrupted := ctx.Err() != nil
+		if e != nil {
+			warn(o, testing, e.warnings)
+		}
+		werr := writeNotStarted(o, cfg, e, err, interrupted)
+		if interrupted {
+			return false, werr
+		}
+		return false, errors.Join(fmt.Errorf("%w: %w", ErrSetup, err), werr)
+	}
+	env = e
+	defer func() {
+		env = nil
+		e.Close()
+	}()
 	suiteCfg, reporterCfg := GinkgoConfiguration()
 	suiteCfg.LabelFilter = o.LabelFilter
 	suiteCfg.FocusStrings = o.Focus
@@ -162,6 +173,10 @@ func run(t GinkgoTestingT, ctx context.Context, cfg Config, o Options, testing *
 	finalReport = nil
 	resetFoundation()
 	passed := RunSpecs(t, "SaaS fulfillment conformance", suiteCfg, reporterCfg)
+	// Stopped before the reports are written, so they hold its last words
+	// and anything it left behind.
+	_ = e.stopPublisher()
+	warn(o, testing, e.warnings)
 	// Written whatever happened to the specs: the data is what was recorded.
 	errs := []error{writeReports(ctx, o, e), writeJUnit(o.JUnit)}
 	if o.Violations != "" {
@@ -176,4 +191,17 @@ func run(t GinkgoTestingT, ctx context.Context, cfg Config, o Options, testing *
 		}
 	}
 	return passed, nil
+}
+
+// warn prints what outlived the publisher: on the console, or in the test's
+// log.
+func warn(o Options, testing *testing.T, warnings []string) {
+	for _, w := range warnings {
+		switch {
+		case o.Console != nil:
+			fmt.Fprintf(o.Console, "saasconform: warning: %s\n", w)
+		case testing != nil:
+			testing.Logf("saasconform: warning: %s", w)
+		}
+	}
 }

@@ -84,6 +84,20 @@ func helper(mode string) {
 		if mode == "parent" {
 			time.Sleep(time.Hour)
 		}
+	case "escape": // start a grandchild in a session of its own that ignores SIGTERM
+		self, _ := os.Executable()
+		gc := exec.Command(self)
+		gc.Env = append(os.Environ(), helperEnv+"=ignore-term", "GORACE=atexit_sleep_ms=0")
+		gc.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := gc.Start(); err != nil {
+			fmt.Println("grandchild:", err)
+			os.Exit(1)
+		}
+		for !ignoresTerm(gc.Process.Pid) {
+			time.Sleep(time.Millisecond)
+		}
+		fmt.Printf("escaped %d\n", gc.Process.Pid)
+		time.Sleep(time.Hour)
 	default:
 		fmt.Fprintln(os.Stderr, "unknown helper mode", mode)
 		os.Exit(2)

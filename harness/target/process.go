@@ -26,8 +26,35 @@ type Process struct {
 	exitErr error         // set before exited is closed
 	drained chan struct{} // closed once every writer to the output pipe is gone
 
+	tree      *tracker      // what ran below the leader (Linux; nil elsewhere)
+	stopping  chan struct{} // closed when Stop begins
+	leftovers []Leftover    // set by Stop
+
 	stopOnce sync.Once
 	stopErr  error
+}
+
+// Holder is a process found holding a resource, such as a port.
+type Holder struct {
+	Pid     int
+	Command string
+}
+
+// Leftover is a process the publisher started that had left its process
+// group (setsid, setpgid), so signals to the group missed it, and that was
+// still running when the publisher was stopped.
+type Leftover struct {
+	Pid     int
+	Command string
+	Stopped bool // Stop ended it too (SIGTERM, then SIGKILL)
+}
+
+func (l Leftover) String() string {
+	s := fmt.Sprintf("process %d (%s), started by the publisher, left its process group (setsid or setpgid) and outlived it", l.Pid, l.Command)
+	if l.Stopped {
+		return s + "; saasconform stopped it"
+	}
+	return s + fmt.Sprintf("; saasconform could not stop it: it may still hold the app's port (kill %d)", l.Pid)
 }
 
 // Start launches s.Command in dir with the environment: the harness's own
@@ -65,7 +92,11 @@ func Start(ctx context.Context, s *StartSpec, dir string, env []string, logs io.
 	w.Close()
 
 	p := &Process{cmd: cmd, pgid: cmd.Process.Pid, logs: newTailBuffer(LogLimit, logs),
-		exited: make(chan struct{}), drained: make(chan struct{})}
+		exited: make(chan struct{}), drained: make(chan struct{}), stopping: make(chan struct{}),
+		tree: newTracker(cmd.Process.Pid)}
+	if p.tree != nil {
+		go p.track()
+	}
 	go func() {
 		defer close(p.drained)
 		defer r.Close()
@@ -90,6 +121,27 @@ func Start(ctx context.Context, s *StartSpec, dir string, env []string, logs io.
 		}
 	}()
 	return p, nil
+}
+
+// trackEvery is how often the process tree is read while the publisher
+// runs: a process that leaves the group and whose parent exits within it
+// can be missed (the port check after the run still names it).
+const trackEvery = 200 * time.Millisecond
+
+// track records what runs below the leader until it exits or Stop begins.
+func (p *Process) track() {
+	t := time.NewTicker(trackEvery)
+	defer t.Stop()
+	for {
+		p.tree.scan()
+		select {
+		case <-p.exited:
+			return
+		case <-p.stopping:
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // environ builds the child's environment; exec keeps the last value of a
@@ -164,16 +216,25 @@ func (p *Process) Stop(timeout time.Duration) error {
 }
 
 func (p *Process) stop(timeout time.Duration) error {
+	close(p.stopping)
 	deadline := time.Now().Add(timeout)
+	// The tree is whole now; after the signal parents die and children move
+	// to init.
+	var escaped []procEntry
+	if p.tree != nil {
+		p.tree.scan()
+		escaped = p.tree.outside(p.pgid)
+	}
 	if err := p.signal(syscall.SIGTERM); err != nil {
 		return err
 	}
+	signalEach(escaped, syscall.SIGTERM)
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	select {
 	case <-p.exited:
 		// The leader is gone; give what it spawned the rest of the time.
-		for groupAlive(p.pgid) && time.Now().Before(deadline) {
+		for (groupAlive(p.pgid) || anyAlive(escaped)) && time.Now().Before(deadline) {
 			select {
 			case <-timer.C:
 			case <-time.After(10 * time.Millisecond):
@@ -186,8 +247,47 @@ func (p *Process) stop(timeout time.Duration) error {
 			return err
 		}
 	}
+	signalEach(escaped, syscall.SIGKILL)
 	<-p.exited
+	// SIGKILL takes effect at once, but a process leaves /proc (or turns
+	// zombie) a moment later.
+	for end := time.Now().Add(time.Second); anyAlive(escaped) && time.Now().Before(end); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	for _, e := range escaped {
+		p.leftovers = append(p.leftovers, Leftover{Pid: e.pid, Command: e.command, Stopped: !e.alive()})
+	}
 	return nil
+}
+
+// Leftovers lists what the publisher started outside its process group and
+// was still running at Stop, and whether Stop ended it; nil before Stop.
+func (p *Process) Leftovers() []Leftover {
+	select {
+	case <-p.stopping:
+	default:
+		return nil
+	}
+	p.stopOnce.Do(func() {}) // wait for a Stop in progress
+	return p.leftovers
+}
+
+// signalEach sends sig to each process that is still the one tracked.
+func signalEach(ps []procEntry, sig syscall.Signal) {
+	for _, e := range ps {
+		if e.alive() {
+			_ = syscall.Kill(e.pid, sig)
+		}
+	}
+}
+
+func anyAlive(ps []procEntry) bool {
+	for _, e := range ps {
+		if e.alive() {
+			return true
+		}
+	}
+	return false
 }
 
 // signal sends sig to the whole group; a group that is already gone is fine.

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -363,5 +366,88 @@ func TestWaitReadyTimeout(t *testing.T) {
 	cancel()
 	if err := WaitReady(ctx, srv.URL, srv.Client(), time.Second, nil); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled WaitReady = %v, want context.Canceled", err)
+	}
+}
+
+func TestOutputKeepsHeadAndTail(t *testing.T) {
+	o := NewOutput(4, 6)
+	for _, s := range []string{"ab", "cdef", "ghij", "klmnopqrst"} {
+		o.Write([]byte(s))
+	}
+	got := string(o.Bytes())
+	want := "abcd\n[saasconform: 10 bytes of the publisher's output left out here; the last 6 bytes follow]\nopqrst"
+	if got != want || o.Dropped() != 10 {
+		t.Errorf("Bytes() = %q, Dropped() = %d; want %q, 10", got, o.Dropped(), want)
+	}
+	small := NewOutput(4, 6)
+	small.Write([]byte("abcdefgh"))
+	if got := string(small.Bytes()); got != "abcdefgh" || small.Dropped() != 0 {
+		t.Errorf("nothing dropped: Bytes() = %q, Dropped() = %d", got, small.Dropped())
+	}
+}
+
+func TestLogFileBounded(t *testing.T) {
+	var w bytes.Buffer
+	l := NewLogFile(&w, 5, 3)
+	for _, s := range []string{"12", "345", "67", "89abc"} {
+		l.Write([]byte(s))
+	}
+	if got := w.String(); got != "12345" {
+		t.Errorf("before Close: %q, want the first 5 bytes", got)
+	}
+	l.Note("a note")
+	l.Write([]byte("de"))
+	l.Close()
+	l.Write([]byte("after close"))
+	l.Close()
+	want := "12345\n[saasconform: 4 bytes of the publisher's output left out here; the last 3 bytes follow]\nabc\n[saasconform: a note]\nde"
+	if got := w.String(); got != want {
+		t.Errorf("log = %q\nwant  %q", got, want)
+	}
+}
+
+// A child that left the process group (setsid) escaped Stop's signals and
+// kept running, silently, after the run. Stop now finds it through the
+// process tree it recorded, stops it and says so.
+func TestStopFindsAChildThatLeftTheGroup(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the process tree is read from /proc")
+	}
+	w := newWatcher()
+	p := startHelper(t, helperSpec(t, "escape"), w)
+	line := w.waitFor(t, "escaped ")
+	pid, err := strconv.Atoi(strings.TrimPrefix(line, "escaped "))
+	if err != nil {
+		t.Fatal(line)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	if err := p.Stop(500 * time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if !gone(pid) {
+		t.Errorf("process %d, which left the publisher's group, still runs after Stop", pid)
+	}
+	left := p.Leftovers()
+	if len(left) != 1 || left[0].Pid != pid || !left[0].Stopped || !strings.Contains(left[0].String(), "left its process group") {
+		t.Errorf("Leftovers() = %+v, want process %d, stopped", left, pid)
+	}
+}
+
+func TestPortHolders(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("read from /proc")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	holders := PortHolders(port)
+	if len(holders) != 1 || holders[0].Pid != os.Getpid() || holders[0].Command == "" {
+		t.Errorf("PortHolders(%d) = %+v, want this process (%d)", port, holders, os.Getpid())
+	}
+	l.Close()
+	if h := PortHolders(port); len(h) != 0 {
+		t.Errorf("after Close: PortHolders(%d) = %+v, want none", port, h)
 	}
 }

@@ -2,10 +2,14 @@ package target
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -95,26 +99,45 @@ func WaitReady(ctx context.Context, url string, client *http.Client, timeout tim
 	}
 }
 
-// tryReady makes one GET, bounded so one hung request cannot eat the whole
-// wait, and abandoned if the process exits meanwhile.
+// attemptTimeout bounds one readiness GET, so one hung request cannot eat
+// the whole wait.
+const attemptTimeout = 2 * time.Second
+
+// tryReady makes one GET, bounded by attemptTimeout, and abandoned if the
+// process exits meanwhile. It returns what the attempt met: "" when it was
+// cut short by the caller or the process's exit, which says nothing about
+// the URL.
 func tryReady(ctx context.Context, client *http.Client, url string, exited <-chan struct{}) (bool, string) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	start := time.Now()
+	actx, cancel := context.WithTimeout(ctx, attemptTimeout)
 	defer cancel()
+	var died atomic.Bool
 	go func() {
 		select {
 		case <-exited:
+			died.Store(true)
 			cancel()
-		case <-ctx.Done():
+		case <-actx.Done():
 		}
 	}()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	var connected atomic.Bool
+	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { connected.Store(true) }}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(actx, trace), http.MethodGet, url, nil)
 	if err != nil {
 		return false, err.Error()
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		if ctx.Err() != nil {
+		if died.Load() || errors.Is(ctx.Err(), context.Canceled) {
 			return false, ""
+		}
+		var ne net.Error
+		if actx.Err() != nil || errors.As(err, &ne) && ne.Timeout() {
+			waited := time.Since(start).Round(10 * time.Millisecond)
+			if connected.Load() {
+				return false, fmt.Sprintf("GET %s: connected, but no answer within %s (timeout awaiting response headers)", url, waited)
+			}
+			return false, fmt.Sprintf("GET %s: no connection within %s", url, waited)
 		}
 		return false, err.Error()
 	}

@@ -130,9 +130,13 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		return ExitSetup
 	}
 	defer logFile.Close()
-	var logs io.Writer = logFile
+	// Bounded: an app can print gigabytes; the log keeps its start and its
+	// end and says how much of the middle it left out.
+	pubLog := target.NewLogFile(logFile, publisherLogLimit, publisherLogTail)
+	defer pubLog.Close()
+	var logs io.Writer = pubLog
 	if f.verbose {
-		logs = io.MultiWriter(logFile, stderr)
+		logs = io.MultiWriter(pubLog, stderr)
 	}
 
 	// The publisher runs in its own process group, so Ctrl-C reaches only
@@ -155,9 +159,20 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "saasconform: %v\n", err)
-		if cfg.Publisher.Start != nil {
+		if errors.Is(err, suites.ErrNoSpecs) {
+			printReports(stderr, f)
+			return ExitSetup
+		}
+		switch {
+		case cfg.Publisher.Start == nil:
+		case !suites.PublisherStarted(err):
+			fmt.Fprintln(stderr, "no publisher was started: the run stopped before it could start it, for the reason above")
+		case empty(f.publisherLog):
+			fmt.Fprintln(stderr, "the publisher was started but printed nothing")
+		default:
 			fmt.Fprintf(stderr, "the publisher's output is in %s\n", f.publisherLog)
 		}
+		fmt.Fprintf(stderr, "the reports say the run did not start: %s %s\n", f.html, f.junit)
 		return ExitSetup
 	}
 	printReports(stderr, f)
@@ -172,6 +187,13 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	return ExitPassed
 }
+
+// publisher.log keeps the first publisherLogLimit bytes of the app's
+// output and its last publisherLogTail bytes.
+const (
+	publisherLogLimit = 32 << 20
+	publisherLogTail  = 2 << 20
+)
 
 // printReports lists the files the run wrote, the HTML report first: it
 // is the one to open.
@@ -191,6 +213,12 @@ func printConfigErrors(w io.Writer, err error) {
 		return
 	}
 	fmt.Fprintln(w, err)
+}
+
+// empty reports whether the file at path has no content (or cannot be read).
+func empty(path string) bool {
+	fi, err := os.Stat(path)
+	return err != nil || fi.Size() == 0
 }
 
 func createFile(path string) (*os.File, error) {
