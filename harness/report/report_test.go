@@ -196,7 +196,10 @@ func TestRedactBody(t *testing.T) {
 		{`{"planId":"gold","token_type":"Bearer"}`, `{"planId":"gold","token_type":"Bearer"}`},
 		{"no secrets here", "no secrets here"},
 		{"AUTH-01: bearer token was issued for another API", "AUTH-01: bearer token was issued for another API"},
-		{"send a Bearer token, not Bearer abc.def", "send a Bearer token, not Bearer <redacted: 7 chars>"},
+		{"send a Bearer token, not Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.", "send a Bearer token, not Bearer <redacted: 36 chars>"},
+		{"bearer value abc.def is not a JWT", "bearer value abc.def is not a JWT"},
+		{`{"authorization":"Basic dXNlcjpwYXNz"}`, `{"authorization":"Basic <redacted: 12 chars>"}`},
+		{"header map[Authorization:[Bearer opaque-123] Accept:[*/*]]", "header map[Authorization:[Bearer <redacted: 10 chars>] Accept:[*/*]]"},
 	} {
 		if got := RedactBody(tc.in); got != tc.want {
 			t.Errorf("RedactBody(%q)\n = %q\nwant %q", tc.in, got, tc.want)
