@@ -16,6 +16,7 @@ import (
 	"github.com/saasconform/saasconform/harness/inprocess"
 	"github.com/saasconform/saasconform/harness/marketplace"
 	"github.com/saasconform/saasconform/harness/microsoft"
+	"github.com/saasconform/saasconform/harness/report"
 	"github.com/saasconform/saasconform/harness/target"
 )
 
@@ -49,10 +50,15 @@ type Env struct {
 	Vars    target.Vars
 
 	logs          *syncBuffer
+	logOut        io.WriteCloser // cfg.Logs behind the redaction of the run's secrets
 	network       *inprocess.Network
 	stopInProcess func()
 	closeMu       sync.Mutex
 	closed        bool
+
+	redMu sync.Mutex
+	red   *report.Redactor
+	redN  int // secrets red knows
 }
 
 // Prepare brings up Microsoft's side, starts the publisher when the config
@@ -120,7 +126,11 @@ func Prepare(ctx context.Context, cfg Config) (e *Env, err error) {
 	} else if s := e.Target.Publisher.Start; s != nil {
 		var out io.Writer = e.logs
 		if cfg.Logs != nil {
-			out = io.MultiWriter(e.logs, cfg.Logs)
+			// publisher.log is written as the app prints: the run's
+			// secrets are hidden on the way (the in-memory copy is
+			// redacted when the reports are built).
+			e.logOut = report.NewRedactingWriter(cfg.Logs, e.Redactor)
+			out = io.MultiWriter(e.logs, e.logOut)
 		}
 		e.Proc, err = target.Start(ctx, s, e.Target.StartDir(), cfg.Env, out)
 		if err != nil {
@@ -203,6 +213,37 @@ func visitorFor(t *target.Config, c *http.Client) (driver.Visitor, error) {
 	return nil, fmt.Errorf("suites: unknown landing mode %q", t.Publisher.Landing.Mode)
 }
 
+// Secrets returns the run's secrets known so far: the client secret of
+// every app the fake Entra ID knows and every purchase token the
+// marketplace issued.
+func (e *Env) Secrets() []report.Secret {
+	var out []report.Secret
+	if e.MS == nil {
+		return nil
+	}
+	for _, a := range e.MS.Identity.Apps() {
+		if a.Secret != "" {
+			out = append(out, report.Secret{Name: "client secret", Value: a.Secret})
+		}
+	}
+	for _, t := range e.MS.Marketplace.PurchaseTokens() {
+		out = append(out, report.Secret{Name: "purchase token", Value: t})
+	}
+	return out
+}
+
+// Redactor hides the run's secrets known so far (Secrets) and secrets by
+// their shape. It is rebuilt only when a secret was added.
+func (e *Env) Redactor() *report.Redactor {
+	secrets := e.Secrets()
+	e.redMu.Lock()
+	defer e.redMu.Unlock()
+	if e.red == nil || len(secrets) != e.redN {
+		e.red, e.redN = report.NewRedactor(secrets...), len(secrets)
+	}
+	return e.red
+}
+
 // PublisherLogs returns what the publisher printed so far.
 func (e *Env) PublisherLogs() []byte { return e.logs.Bytes() }
 
@@ -224,6 +265,9 @@ func (e *Env) Close() error {
 			timeout = e.Target.Publisher.Start.StopTimeout
 		}
 		errs = append(errs, e.Proc.Stop(timeout))
+	}
+	if e.logOut != nil {
+		errs = append(errs, e.logOut.Close())
 	}
 	if e.MS != nil {
 		errs = append(errs, e.MS.Close())

@@ -33,7 +33,7 @@ func writeReports(ctx context.Context, o Options, e *Env) error {
 		return nil
 	}
 	d := report.RunData{ToolVersion: o.ToolVersion, Violations: e.MS.Log.All(), Exchanges: e.MS.Exchanges(),
-		Deliveries: e.Sender.Deliveries(), PublisherLog: e.PublisherLogs()}
+		Deliveries: e.Sender.Deliveries(), PublisherLog: e.PublisherLogs(), Secrets: e.Secrets()}
 	if e.Target != nil {
 		d.Target = e.Target.Source
 	}
@@ -98,7 +98,7 @@ func writeViolations(path string, e *Env) error {
 	if e.Target != nil {
 		target = e.Target.Source
 	}
-	return e.MS.Log.WriteFile(path, target)
+	return e.MS.Log.WriteFileFunc(path, target, e.Redactor().RedactViolation)
 }
 
 // writeJUnit writes one testcase per spec: the suite's own report nodes
@@ -112,4 +112,22 @@ func writeJUnit(path string) error {
 		r = *finalReport
 	}
 	return reporters.GenerateJUnitReportWithConfig(r, path, reporters.JunitReportConfig{OmitSuiteSetupNodes: true})
+}
+
+// redactGinkgoFiles hides the run's secrets in the reports Ginkgo wrote
+// itself (its JSON report and the JUnit file), whose failure messages and
+// report entries quote what the app sent.
+func redactGinkgoFiles(e *Env, paths ...string) error {
+	rd := e.Redactor()
+	var errs []error
+	for _, p := range paths {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err != nil {
+			continue // not written (the run stopped before Ginkgo reported)
+		}
+		errs = append(errs, rd.RedactFile(p))
+	}
+	return errors.Join(errs...)
 }

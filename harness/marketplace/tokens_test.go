@@ -3,6 +3,7 @@ package marketplace
 import (
 	"encoding/base64"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -159,5 +160,18 @@ func TestExpireTokenWithoutMovingTheClock(t *testing.T) {
 	}
 	if err := m.ExpireToken("nope"); err == nil {
 		t.Fatal("unknown token accepted")
+	}
+}
+
+func TestPurchaseTokensListsEveryIssuedToken(t *testing.T) {
+	m, _ := newFake(t)
+	p := buy(t, m, "seats-monthly")
+	again, err := m.IssueToken(p.SubscriptionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := m.PurchaseTokens()
+	if len(got) != 2 || !slices.Contains(got, p.Token) || !slices.Contains(got, again) {
+		t.Errorf("PurchaseTokens() = %d tokens, want the purchase's and the reissued one", len(got))
 	}
 }

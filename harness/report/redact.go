@@ -28,14 +28,17 @@ var (
 	// A JWT: three base64url parts, the first a JSON header (`{"` encodes
 	// to "eyJ"). The signature may be empty (alg none).
 	jwtShape = regexp.MustCompile(`\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*`)
+	// A PEM private key (a signing key printed by a careless app).
+	privateKey = regexp.MustCompile(`-----BEGIN ([A-Z ]*)PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)`)
 )
 
 // RedactBody hides secrets by what they are, never by the word before
-// them: the values of access_token, client_secret, id_token, refresh_token
+// them: PEM private keys, the values of access_token, client_secret, id_token, refresh_token
 // and client_assertion (names in any case) in a JSON or form body, the
 // value of an Authorization header written out in the text, and anything
 // shaped like a JWT. Prose about bearer tokens is left as it is.
 func RedactBody(s string) string {
+	s = privateKey.ReplaceAllString(s, "<redacted ${1}private key>")
 	s = jsonSecret.ReplaceAllString(s, `$1"<redacted>"`)
 	s = formSecret.ReplaceAllString(s, `$1$2=<redacted>`)
 	s = authText.ReplaceAllStringFunc(s, redactAuthValue)

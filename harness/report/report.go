@@ -4,9 +4,11 @@
 // into one Report, and writes it as JSON (SCHEMA.md), as a Markdown summary
 // for a pull-request comment, and as one self-contained HTML page.
 //
-// Secrets never reach a writer: Build redacts bearer tokens, marketplace
-// purchase tokens and token or secret fields in bodies and logs (see
-// Redact*), so a report can be attached to a CI run or a bug report as is.
+// Secrets never reach a writer: Build redacts them by what they are (JWTs,
+// Authorization values, token and secret fields, private keys; see
+// RedactText) and the run's own secrets (RunData.Secrets: client secrets,
+// purchase tokens) by value, in every field, body and log, so a report can
+// be attached to a CI run or a bug report as is.
 package report
 
 import (
@@ -256,6 +258,9 @@ type RunData struct {
 	PublisherLog []byte
 	Interrupted  bool
 	Reason       string // why it was interrupted, or "" (Ginkgo's own reasons are added)
+	// Secrets are the run's secrets (client secrets, purchase tokens):
+	// Build hides each by value everywhere, besides what it hides by shape.
+	Secrets []Secret
 }
 
 // ruleLabel picks the labels that are rule IDs.
@@ -299,9 +304,11 @@ func Build(r types.Report, d RunData) *Report {
 		out.Reason = strings.TrimPrefix(out.Reason+"; "+strings.Join(reasons, "; "), "; ")
 	}
 
+	rd := NewRedactor(d.Secrets...)
+	out.Reason = rd.Text(out.Reason)
 	all := newViolationSet()
 	for _, v := range d.Violations {
-		all.add(convert(v))
+		all.add(convert(rd, v))
 	}
 	flows := map[string]*Flow{}
 	var flowOrder []string
@@ -313,7 +320,7 @@ func Build(r types.Report, d RunData) *Report {
 			out.Totals.NotRun++
 			continue
 		}
-		s := buildSpec(sr)
+		s := buildSpec(rd, sr)
 		for _, v := range s.Violations {
 			all.add(v)
 		}
@@ -367,7 +374,7 @@ func Build(r types.Report, d RunData) *Report {
 	out.Rules = summarize(out.Violations)
 	out.Causes = causes(out.Specs)
 	for _, e := range d.Exchanges {
-		x := buildExchange(e)
+		x := buildExchange(rd, e)
 		for _, v := range out.Violations {
 			if sameExchange(v, x) && !slices.Contains(x.Violations, v) {
 				x.Violations = append(x.Violations, v)
@@ -376,9 +383,9 @@ func Build(r types.Report, d RunData) *Report {
 		out.Exchanges = append(out.Exchanges, x)
 	}
 	for _, dl := range d.Deliveries {
-		out.Deliveries = append(out.Deliveries, buildDelivery(dl))
+		out.Deliveries = append(out.Deliveries, buildDelivery(rd, dl))
 	}
-	out.PublisherLog = buildLog(d.PublisherLog)
+	out.PublisherLog = buildLog(rd, d.PublisherLog)
 
 	switch {
 	case out.Interrupted:
@@ -403,7 +410,7 @@ func specRank(s Spec) int {
 	return 3
 }
 
-func buildSpec(sr types.SpecReport) Spec {
+func buildSpec(rd *Redactor, sr types.SpecReport) Spec {
 	s := Spec{
 		Text:       specText(sr),
 		Rules:      []string{},
@@ -428,7 +435,7 @@ func buildSpec(sr types.SpecReport) Spec {
 			s.SkipReason = "pending"
 		}
 	case sr.Failure.Message != "" || sr.Failed():
-		s.Failure = &Failure{Message: RedactText(sr.Failure.Message), Location: shortLocation(sr.Failure.Location)}
+		s.Failure = &Failure{Message: rd.Text(sr.Failure.Message), Location: shortLocation(sr.Failure.Location)}
 		if sr.Failed() {
 			if b, ok := ParseBlocked(s.Failure.Message); ok {
 				s.State, s.BlockedBy = StateBlocked, &b
@@ -441,7 +448,7 @@ func buildSpec(sr types.SpecReport) Spec {
 			continue
 		}
 		for _, v := range entryViolations(e) {
-			c := convert(v)
+			c := convert(rd, v)
 			seen.add(c)
 			if s.Failure != nil && tokenField(v.Field) {
 				for raw, short := range map[string]string{v.Got: c.Got, v.Want: c.Want} {
@@ -499,7 +506,7 @@ func shortLocation(l types.CodeLocation) string {
 	return fmt.Sprintf("%s:%d", strings.Join(parts, "/"), l.LineNumber)
 }
 
-func convert(v violation.Violation) Violation {
+func convert(rd *Redactor, v violation.Violation) Violation {
 	sev := string(v.Severity)
 	if sev == "" {
 		sev = string(violation.Error)
@@ -512,9 +519,9 @@ func convert(v violation.Violation) Violation {
 	if tokenField(v.Field) {
 		got, want = diffWindow(got, want)
 	}
-	return Violation{Rule: v.Rule, Statement: statement(v.Rule), Severity: sev, Summary: RedactText(v.Summary), Field: v.Field,
-		Got: RedactText(got), Want: RedactText(want), Fix: v.Fix, Doc: doc, Method: v.Method,
-		Path: RedactText(v.Path), Status: v.Status, SubscriptionID: v.SubscriptionID,
+	return Violation{Rule: v.Rule, Statement: statement(v.Rule), Severity: sev, Summary: rd.Text(v.Summary), Field: v.Field,
+		Got: rd.Text(got), Want: rd.Text(want), Fix: rd.Text(v.Fix), Doc: doc, Method: v.Method,
+		Path: rd.Text(v.Path), Status: v.Status, SubscriptionID: v.SubscriptionID,
 		CorrelationID: v.CorrelationID, At: v.At.UTC()}
 }
 
@@ -673,13 +680,13 @@ func lookup(pairs [][2]string, name string) string {
 // maxBody caps one body in the transcript.
 const maxBody = 64 << 10
 
-func buildExchange(e contract.Exchange) Exchange {
+func buildExchange(rd *Redactor, e contract.Exchange) Exchange {
 	x := Exchange{At: e.At.UTC(), DurationMs: e.Duration.Milliseconds(), Operation: e.Operation, Method: e.Method,
-		URL: RedactText(e.URL), RequestHeader: RedactHeader(e.RequestHeader), RequestBody: body(e.RequestBody),
-		Status: e.Status, ResponseHeader: RedactHeader(e.ResponseHeader), ResponseBody: body(e.ResponseBody),
+		URL: rd.Text(e.URL), RequestHeader: rd.Header(e.RequestHeader), RequestBody: body(rd, e.RequestBody),
+		Status: e.Status, ResponseHeader: rd.Header(e.ResponseHeader), ResponseBody: body(rd, e.ResponseBody),
 		SubscriptionID: e.SubscriptionID, CorrelationID: e.CorrelationID, Violations: []Violation{}}
 	for _, v := range e.Violations {
-		x.Violations = append(x.Violations, convert(v))
+		x.Violations = append(x.Violations, convert(rd, v))
 	}
 	return x
 }
@@ -696,25 +703,25 @@ func sameExchange(v Violation, x Exchange) bool {
 	return v.Status == x.Status && v.At.Equal(x.At)
 }
 
-func body(b []byte) string {
+func body(rd *Redactor, b []byte) string {
 	s := strings.ToValidUTF8(string(b), "\uFFFD")
 	if len(s) > maxBody {
 		s = s[:maxBody] + fmt.Sprintf("… (%d more bytes)", len(s)-maxBody)
 	}
-	return RedactBody(s)
+	return rd.Text(s)
 }
 
-func buildDelivery(d driver.Delivery) Delivery {
+func buildDelivery(rd *Redactor, d driver.Delivery) Delivery {
 	out := Delivery{Action: string(d.Payload.Action), SubscriptionID: d.Payload.SubscriptionID,
 		OperationID: d.Payload.ID, Forgery: d.Forgery, Acked: d.Acked(), Attempts: []Attempt{}}
 	for _, a := range d.Attempts {
 		out.Attempts = append(out.Attempts, Attempt{At: a.At.UTC(), LatencyMs: a.Latency.Milliseconds(),
-			Status: a.Status, Error: RedactText(a.Err), TimedOut: a.TimedOut, Response: RedactBody(a.Body)})
+			Status: a.Status, Error: rd.Text(a.Err), TimedOut: a.TimedOut, Response: rd.Text(a.Body)})
 	}
 	return out
 }
 
-func buildLog(b []byte) PublisherLog {
+func buildLog(rd *Redactor, b []byte) PublisherLog {
 	var l PublisherLog
 	if len(b) > MaxPublisherLog {
 		cut := len(b) - MaxPublisherLog
@@ -725,7 +732,7 @@ func buildLog(b []byte) PublisherLog {
 		l.TruncatedBytes = cut
 		b = b[cut:]
 	}
-	l.Text = RedactText(strings.ToValidUTF8(string(b), "\uFFFD"))
+	l.Text = rd.Text(strings.ToValidUTF8(string(b), "\uFFFD"))
 	return l
 }
 

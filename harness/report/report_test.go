@@ -156,7 +156,7 @@ func TestParsePairs(t *testing.T) {
 
 func TestPublisherLogKeepsTail(t *testing.T) {
 	big := strings.Repeat("early line\n", MaxPublisherLog/11+10) + "the crash\n"
-	l := buildLog([]byte(big))
+	l := buildLog(nil, []byte(big))
 	if len(l.Text) > MaxPublisherLog || !strings.HasSuffix(l.Text, "the crash\n") || l.TruncatedBytes == 0 ||
 		l.TruncatedBytes+len(l.Text) != len(big) || !strings.HasPrefix(l.Text, "early line\n") {
 		t.Errorf("kept %d bytes, dropped %d of %d; want the tail, from a line start, under 2 MiB", len(l.Text), l.TruncatedBytes, len(big))
@@ -270,7 +270,7 @@ func Report0() types.Report { return types.Report{} }
 func TestTokenViolationShowsOnlyTheDifference(t *testing.T) {
 	raw := "TRW03bDJLOeOYUpId/EjrEOIn46phnx7vtVQE+rHsBvXpEps/ZkU3ES9aMVsg3E9UDL+G80l4G"
 	decoded := strings.ReplaceAll(raw, "+", " ")
-	v := convert(violation.Violation{Rule: "FUL-RESOLVE-01", Field: "header.x-ms-marketplace-token", Got: decoded, Want: raw})
+	v := convert(nil, violation.Violation{Rule: "FUL-RESOLVE-01", Field: "header.x-ms-marketplace-token", Got: decoded, Want: raw})
 	if v.Got != "…nx7vtVQE rHsBvXp…" || v.Want != "…nx7vtVQE+rHsBvXp…" {
 		t.Errorf("got %q want %q; want 8 characters either side of the first difference", v.Got, v.Want)
 	}
