@@ -188,7 +188,7 @@ func (f *flow) record(v violation.Violation) {
 		return
 	}
 	if v.At.IsZero() {
-		v.At = env.MS.Clock.Now()
+		v.At, v.ClockAt = time.Now(), env.MS.Clock.Now()
 	}
 	env.MS.Log.Record(v)
 }

@@ -118,7 +118,7 @@ func TestResolveCatchesTokenDecodingBugs(t *testing.T) {
 				v.Got != sent || v.Fix == "" || v.Method != "POST" ||
 				v.Path != "/api/saas/subscriptions/resolve?api-version=2018-08-31" || v.Status != 400 ||
 				v.SubscriptionID != p.SubscriptionID || v.CorrelationID != "c0ffee00-0000-4000-8000-000000000001" ||
-				v.RequestID != "c0ffee00-0000-4000-8000-000000000002" || !v.At.Equal(t0) {
+				v.RequestID != "c0ffee00-0000-4000-8000-000000000002" || !v.ClockAt.Equal(t0) {
 				t.Fatalf("violation = %+v", v)
 			}
 			// The bug does not burn the token: resolving it right still works.

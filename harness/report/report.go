@@ -174,7 +174,8 @@ type Violation struct {
 	Status         int       `json:"status,omitempty"`
 	SubscriptionID string    `json:"subscriptionId,omitempty"`
 	CorrelationID  string    `json:"correlationId,omitempty"`
-	At             time.Time `json:"at"`
+	At             time.Time `json:"at"`               // wall time
+	ClockAt        time.Time `json:"clockAt,omitzero"` // harness clock, when the recorder knew it
 }
 
 // RuleSummary is one rule's violations across the run.
@@ -196,14 +197,16 @@ type Mismatch struct {
 	Field          string    `json:"field"`
 	Microsoft      string    `json:"microsoft"`
 	Publisher      string    `json:"publisher"`
-	At             time.Time `json:"at"`
+	At             time.Time `json:"at"` // wall time
 }
 
 // Exchange is one call the publisher made to the fake marketplace or Entra
 // ID, redacted.
 type Exchange struct {
-	At             time.Time           `json:"at"`
+	At             time.Time           `json:"at"`               // wall time the request arrived
+	ClockAt        time.Time           `json:"clockAt,omitzero"` // harness clock then
 	DurationMs     int64               `json:"durationMs"`
+	DurationUs     int64               `json:"durationUs"` // the same in microseconds: most answers take less than a millisecond
 	Operation      string              `json:"operation,omitempty"`
 	Method         string              `json:"method"`
 	URL            string              `json:"url"`
@@ -233,7 +236,8 @@ type Delivery struct {
 
 // Attempt is one POST of a delivery.
 type Attempt struct {
-	At        time.Time `json:"at"`
+	At        time.Time `json:"at"`               // wall time
+	ClockAt   time.Time `json:"clockAt,omitzero"` // harness clock
 	LatencyMs int64     `json:"latencyMs"`
 	Status    int       `json:"status"` // 0: no answer
 	Error     string    `json:"error,omitempty"`
@@ -522,7 +526,7 @@ func convert(rd *Redactor, v violation.Violation) Violation {
 	return Violation{Rule: v.Rule, Statement: statement(v.Rule), Severity: sev, Summary: rd.Text(v.Summary), Field: v.Field,
 		Got: rd.Text(got), Want: rd.Text(want), Fix: rd.Text(v.Fix), Doc: doc, Method: v.Method,
 		Path: rd.Text(v.Path), Status: v.Status, SubscriptionID: v.SubscriptionID,
-		CorrelationID: v.CorrelationID, At: v.At.UTC()}
+		CorrelationID: v.CorrelationID, At: v.At.UTC(), ClockAt: utc(v.ClockAt)}
 }
 
 // statement is a rule's statement from the catalogue, "" for a rule it
@@ -681,7 +685,8 @@ func lookup(pairs [][2]string, name string) string {
 const maxBody = 64 << 10
 
 func buildExchange(rd *Redactor, e contract.Exchange) Exchange {
-	x := Exchange{At: e.At.UTC(), DurationMs: e.Duration.Milliseconds(), Operation: e.Operation, Method: e.Method,
+	x := Exchange{At: e.At.UTC(), ClockAt: utc(e.ClockAt), DurationMs: e.Duration.Milliseconds(),
+		DurationUs: e.Duration.Microseconds(), Operation: e.Operation, Method: e.Method,
 		URL: rd.Text(e.URL), RequestHeader: rd.Header(e.RequestHeader), RequestBody: body(rd, e.RequestBody),
 		Status: e.Status, ResponseHeader: rd.Header(e.ResponseHeader), ResponseBody: body(rd, e.ResponseBody),
 		SubscriptionID: e.SubscriptionID, CorrelationID: e.CorrelationID, Violations: []Violation{}}
@@ -700,7 +705,20 @@ func sameExchange(v Violation, x Exchange) bool {
 	if v.CorrelationID != "" && x.CorrelationID != "" {
 		return strings.EqualFold(v.CorrelationID, x.CorrelationID)
 	}
+	if !v.ClockAt.IsZero() && !x.ClockAt.IsZero() {
+		// The fake marketplace and the validator read the harness clock
+		// at the same moment of the call; their wall times differ.
+		return v.Status == x.Status && v.ClockAt.Equal(x.ClockAt)
+	}
 	return v.Status == x.Status && v.At.Equal(x.At)
+}
+
+// utc is t in UTC, the zero time kept zero (omitted from JSON).
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC()
 }
 
 func body(rd *Redactor, b []byte) string {
@@ -715,7 +733,7 @@ func buildDelivery(rd *Redactor, d driver.Delivery) Delivery {
 	out := Delivery{Action: string(d.Payload.Action), SubscriptionID: d.Payload.SubscriptionID,
 		OperationID: d.Payload.ID, Forgery: d.Forgery, Acked: d.Acked(), Attempts: []Attempt{}}
 	for _, a := range d.Attempts {
-		out.Attempts = append(out.Attempts, Attempt{At: a.At.UTC(), LatencyMs: a.Latency.Milliseconds(),
+		out.Attempts = append(out.Attempts, Attempt{At: a.At.UTC(), ClockAt: utc(a.ClockAt), LatencyMs: a.Latency.Milliseconds(),
 			Status: a.Status, Error: rd.Text(a.Err), TimedOut: a.TimedOut, Response: rd.Text(a.Body)})
 	}
 	return out

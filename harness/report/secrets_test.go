@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestKnownSecretsRedactedEverywhere gives Build the run's secrets — a
@@ -101,5 +102,21 @@ func TestRedactFileKeepsTheFormat(t *testing.T) {
 	var m map[string]string
 	if err := json.Unmarshal(j, &m); err != nil || m["message"] != "sent <redacted client secret>" {
 		t.Errorf("report.json after redaction: %s (%v)", j, err)
+	}
+}
+
+func TestSubMillisecondCallsShowTheirTime(t *testing.T) {
+	r, d := synthetic()
+	d.Exchanges[1].Duration = 420 * time.Microsecond
+	rep := Build(r, d)
+	if x := rep.Exchanges[1]; x.DurationMs != 0 || x.DurationUs != 420 {
+		t.Errorf("duration %d ms / %d µs, want 0 / 420", x.DurationMs, x.DurationUs)
+	}
+	var h bytes.Buffer
+	if err := WriteHTML(&h, rep); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(h.String(), `<span class="muted">0.42 ms</span>`) {
+		t.Error("the HTML does not show a call under a millisecond as 0.42 ms")
 	}
 }
