@@ -59,6 +59,30 @@ type Env struct {
 	redMu sync.Mutex
 	red   *report.Redactor
 	redN  int // secrets red knows
+
+	stateMu sync.Mutex
+	state   report.StateChecks // the comparisons of the app's view with Microsoft's
+}
+
+// noteView counts one comparison of the app's view with Microsoft's, and
+// whether it ended in a difference.
+func (e *Env) noteView(differed bool) {
+	e.stateMu.Lock()
+	defer e.stateMu.Unlock()
+	e.state.Compared++
+	if differed {
+		e.state.Differed++
+	}
+}
+
+// StateChecks says whether the target has a probe and how many
+// comparisons of the app's view with Microsoft's were made.
+func (e *Env) StateChecks() report.StateChecks {
+	e.stateMu.Lock()
+	defer e.stateMu.Unlock()
+	s := e.state
+	s.Probe = e.Probe != nil
+	return s
 }
 
 // Prepare brings up Microsoft's side, starts the publisher when the config

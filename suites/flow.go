@@ -516,7 +516,11 @@ func (f *flow) expectView(subID, when string) {
 		}
 	}
 	if ok {
+		env.noteView(false)
 		return
+	}
+	if f.ctx.Err() == nil {
+		env.noteView(true)
 	}
 	sub := f.sub(subID)
 	if lastErr != nil && last == nil {

@@ -33,7 +33,8 @@ func writeReports(ctx context.Context, o Options, e *Env) error {
 		return nil
 	}
 	d := report.RunData{ToolVersion: o.ToolVersion, Violations: e.MS.Log.All(), Exchanges: e.MS.Exchanges(),
-		Deliveries: e.Sender.Deliveries(), PublisherLog: e.PublisherLogs(), Secrets: e.Secrets()}
+		Deliveries: e.Sender.Deliveries(), PublisherLog: e.PublisherLogs(), Secrets: e.Secrets(),
+		State: e.StateChecks()}
 	if e.Target != nil {
 		d.Target = e.Target.Source
 	}

@@ -74,6 +74,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		}
 		b.WriteString("\n")
 	}
+	fmt.Fprintf(&b, "**State mismatches:** %s\n\n", mdInline(r.StateLine()))
 	b.WriteString("Full details — every exchange, webhook delivery, state mismatch and the publisher's log — are in the HTML report.\n")
 	_, err := io.WriteString(w, b.String())
 	return err

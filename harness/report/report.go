@@ -56,6 +56,7 @@ type Report struct {
 	Specs        []Spec        `json:"specs"`
 	Violations   []Violation   `json:"violations"`
 	Mismatches   []Mismatch    `json:"mismatches"`
+	State        StateChecks   `json:"state"`
 	Exchanges    []Exchange    `json:"exchanges"`
 	Deliveries   []Delivery    `json:"deliveries"`
 	PublisherLog PublisherLog  `json:"publisherLog"`
@@ -178,6 +179,34 @@ type Violation struct {
 	ClockAt        time.Time `json:"clockAt,omitzero"` // harness clock, when the recorder knew it
 }
 
+// StateChecks says whether and how often the publisher's own record of a
+// subscription (read through the target's probe) was compared with
+// Microsoft's.
+type StateChecks struct {
+	Probe    bool `json:"probe"`    // the target file has a publisher.probe
+	Compared int  `json:"compared"` // comparisons made; a spec's wait for the views to agree is one
+	Differed int  `json:"differed"` // of those, how many ended in a difference (STATE-06)
+}
+
+// StateLine says in one sentence what the comparisons of the app's view
+// with Microsoft's found, or that there were none and why.
+func (r *Report) StateLine() string {
+	s := r.State
+	switch {
+	case len(r.Mismatches) > 0 && s.Compared > 0:
+		return fmt.Sprintf("Your app's view differed from Microsoft's in %d of %s.", max(s.Differed, 1), plural(s.Compared, "comparison", "comparisons"))
+	case len(r.Mismatches) > 0:
+		return "Your app's view differed from Microsoft's."
+	case !s.Probe:
+		return "Nothing was compared: the target file has no publisher.probe, so the harness could not read your app's own record of a subscription."
+	case s.Compared == 0:
+		return "Nothing was compared: the target has a probe, but no spec that reads it ran (they were skipped, filtered out, or the run stopped before them)."
+	case s.Compared == 1:
+		return "None: in the one comparison made, your app agreed with Microsoft."
+	}
+	return fmt.Sprintf("None: in all %d comparisons your app agreed with Microsoft.", s.Compared)
+}
+
 // RuleSummary is one rule's violations across the run.
 type RuleSummary struct {
 	Rule      string `json:"rule"`
@@ -262,6 +291,8 @@ type RunData struct {
 	PublisherLog []byte
 	Interrupted  bool
 	Reason       string // why it was interrupted, or "" (Ginkgo's own reasons are added)
+	// State counts the comparisons of the app's own view with Microsoft's.
+	State StateChecks
 	// Secrets are the run's secrets (client secrets, purchase tokens):
 	// Build hides each by value everywhere, besides what it hides by shape.
 	Secrets []Secret
@@ -282,6 +313,7 @@ func Build(r types.Report, d RunData) *Report {
 		Finished:      r.EndTime.UTC(),
 		DurationMs:    r.RunTime.Milliseconds(),
 		Seed:          r.SuiteConfig.RandomSeed,
+		State:         d.State,
 		Interrupted:   d.Interrupted,
 		Reason:        d.Reason,
 		Totals:        Totals{Violations: map[string]int{string(violation.Error): 0, string(violation.Warning): 0}},
