@@ -115,7 +115,11 @@ func (v *Validator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !blocked(findings) {
 			route, params, known = v.router.find(r.Method, rel)
 			if route == nil {
-				findings = append(findings, unknownPath(r, rel, true, v.cfg.basePath))
+				f := unknownPath(r, rel, true, v.cfg.basePath)
+				if allowed := v.router.methods(rel); len(allowed) > 0 {
+					f = wrongMethod(r, rel, allowed)
+				}
+				findings = append(findings, f)
 			}
 		}
 	}
