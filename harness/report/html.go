@@ -36,10 +36,7 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 		return "bad"
 	},
 	"verdictText": verdictText,
-	"firstLine": func(s string) string {
-		line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
-		return line
-	},
+	"firstLine":   failureHeadline,
 	"hasMismatch": func(vs []Violation) bool {
 		return slices.ContainsFunc(vs, func(v Violation) bool { return v.Rule == "STATE-06" })
 	},

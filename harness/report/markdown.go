@@ -184,8 +184,7 @@ func specFix(s Spec) string {
 		}
 	}
 	if s.Failure != nil {
-		line, _, _ := strings.Cut(strings.TrimSpace(s.Failure.Message), "\n")
-		return " — " + mdCell(line, 160)
+		return " — " + mdCell(failureHeadline(s.Failure.Message), 240)
 	}
 	return ""
 }

@@ -121,8 +121,7 @@ func (s Spec) Headline() string {
 		}
 	}
 	if s.Failure != nil {
-		line, _, _ := strings.Cut(strings.TrimSpace(s.Failure.Message), "\n")
-		return line
+		return failureHeadline(s.Failure.Message)
 	}
 	return ""
 }
