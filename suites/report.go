@@ -12,6 +12,7 @@ import (
 	"github.com/onsi/ginkgo/v2/reporters"
 	"github.com/onsi/ginkgo/v2/types"
 
+	"github.com/saasconform/saasconform/harness/identity"
 	"github.com/saasconform/saasconform/harness/report"
 )
 
@@ -29,6 +30,7 @@ var _ = ReportAfterSuite("saasconform reports", func(r Report) {
 // or cut short; without Ginkgo's report (it never got that far) the reports
 // still hold the violations, exchanges, deliveries and logs recorded.
 func writeReports(ctx context.Context, o Options, e *Env) error {
+	judgeTokenChurn(e)
 	if o.HTML == "" && o.Markdown == "" && o.Report == "" && o.Console == nil {
 		return nil
 	}
@@ -76,6 +78,17 @@ func writeReports(ctx context.Context, o Options, e *Env) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// judgeTokenChurn records AUTH-06 once a run when its transcript shows an
+// app that asks Entra ID for a token per call (identity.TokenChurn).
+func judgeTokenChurn(e *Env) {
+	if e == nil || e.MS == nil || len(e.MS.Log.ForRule(identity.RuleTokenChurn)) > 0 {
+		return
+	}
+	if v, ok := identity.TokenChurn(e.MS.Exchanges()); ok {
+		e.MS.Log.Record(v)
+	}
 }
 
 func writeFile(path string, r *report.Report, write func(io.Writer, *report.Report) error) error {
