@@ -56,3 +56,23 @@ func TestFailureHeadline(t *testing.T) {
 		}
 	}
 }
+
+// TestOneFailureMessageHeadingPerSpec guards the failed-spec cards: each
+// has one "Failure message" block, whether it has violations or not.
+func TestOneFailureMessageHeadingPerSpec(t *testing.T) {
+	r, d := synthetic()
+	extra := r.SpecReports[0]
+	extra.LeafNodeText = "fails without a violation"
+	extra.ReportEntries = nil
+	extra.Failure = types.Failure{Message: gomegaVisit}
+	r.SpecReports = append(r.SpecReports, extra)
+	var h bytes.Buffer
+	if err := WriteHTML(&h, Build(r, d)); err != nil {
+		t.Fatal(err)
+	}
+	page := h.String()
+	cards := strings.Count(page, `<article class="card spec-failed">`)
+	if n := strings.Count(page, "<summary>Failure message"); cards != 2 || n != cards {
+		t.Errorf("%d failed-spec cards, %d Failure message headings; want 2 and one each", cards, n)
+	}
+}
