@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/saasconform/saasconform/harness/identity"
 	"github.com/saasconform/saasconform/harness/violation"
 	"github.com/saasconform/saasconform/spec"
 )
@@ -64,5 +65,34 @@ func TestReportKeepsBearerProse(t *testing.T) {
 	}
 	if body := rep.Exchanges[0].ResponseBody; !strings.Contains(body, "Bearer token used by another app") {
 		t.Errorf("the fake's response body was garbled: %q", body)
+	}
+}
+
+// TestWebhookFixLinesSurviveRedaction redacts every WH-AUTH-01 fix line the
+// webhook sender writes (one per forgery), as they reach summary.md.
+func TestWebhookFixLinesSurviveRedaction(t *testing.T) {
+	i, err := identity.New(identity.WithURL("https://login.test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, ok := i.AppByPublisher("contoso")
+	if !ok {
+		t.Fatal("no contoso app in the fixtures")
+	}
+	fs, err := i.Forgeries(app, identity.V2)
+	if err != nil || len(fs) == 0 {
+		t.Fatalf("forgeries: %d, %v", len(fs), err)
+	}
+	for _, f := range fs {
+		fix := "validate the webhook's bearer token: " + f.Check // as harness/driver writes it
+		summary := "webhook accepted a forged token (" + f.Name + ")"
+		for _, s := range []string{fix, summary} {
+			if got := RedactText(s); got != s {
+				t.Errorf("RedactText changed a WH-AUTH-01 line:\n  in: %q\n out: %q", s, got)
+			}
+		}
+		if f.Header != "" && RedactText("Authorization: "+f.Header) == "Authorization: "+f.Header {
+			t.Errorf("the forged header of %s was not redacted", f.Name)
+		}
 	}
 }
