@@ -290,6 +290,7 @@ func (f *flow) settledView(subID, when string, withTerm bool) {
 	}
 	gap, why := f.viewGap(subID, withTerm)
 	if gap == nil {
+		env.noteView(false)
 		return
 	}
 	f.failView(subID, when, gap, why)
@@ -306,6 +307,7 @@ func (f *flow) blamedView(subID, when string, blame func(marketplace.Subscriptio
 	}
 	gap, why := f.viewGap(subID, false)
 	if gap == nil {
+		env.noteView(false)
 		return
 	}
 	if blame != nil {
@@ -321,6 +323,9 @@ func (f *flow) blamedView(subID, when string, blame func(marketplace.Subscriptio
 
 func (f *flow) failView(subID, when string, gap []driver.Mismatch, why string) {
 	GinkgoHelper()
+	if f.ctx.Err() == nil {
+		env.noteView(true)
+	}
 	f.record(driver.MismatchViolation(f.sub(subID), gap, when))
 	fail(fmt.Sprintf("STATE-06: the publisher's view differs from Microsoft's %s, %s:\n%sviolations:\n%s",
 		when, why, sideBySide(gap), f.violationText()))

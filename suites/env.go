@@ -51,7 +51,8 @@ type Env struct {
 	Vars    target.Vars
 
 	logs          *target.Output
-	logOut        io.Writer // the publisher's output goes here: logs and Config.Logs
+	logOut        io.Writer      // the publisher's output goes here: logs and Config.Logs
+	redOut        io.WriteCloser // Config.Logs behind the redaction of the run's secrets
 	stopOnce      sync.Once
 	warnings      []string // what outlived the publisher
 	exitedEarly   bool     // the publisher exited before the harness stopped it
@@ -59,6 +60,34 @@ type Env struct {
 	stopInProcess func()
 	closeMu       sync.Mutex
 	closed        bool
+
+	redMu sync.Mutex
+	red   *report.Redactor
+	redN  int // secrets red knows
+
+	stateMu sync.Mutex
+	state   report.StateChecks // the comparisons of the app's view with Microsoft's
+}
+
+// noteView counts one comparison of the app's view with Microsoft's, and
+// whether it ended in a difference.
+func (e *Env) noteView(differed bool) {
+	e.stateMu.Lock()
+	defer e.stateMu.Unlock()
+	e.state.Compared++
+	if differed {
+		e.state.Differed++
+	}
+}
+
+// StateChecks says whether the target has a probe and how many
+// comparisons of the app's view with Microsoft's were made.
+func (e *Env) StateChecks() report.StateChecks {
+	e.stateMu.Lock()
+	defer e.stateMu.Unlock()
+	s := e.state
+	s.Probe = e.Probe != nil
+	return s
 }
 
 // Prepare brings up Microsoft's side, starts the publisher when the config
@@ -151,7 +180,11 @@ func prepare(ctx context.Context, cfg Config) (e *Env, err error) {
 	} else if s := e.Target.Publisher.Start; s != nil {
 		e.logOut = e.logs
 		if cfg.Logs != nil {
-			e.logOut = io.MultiWriter(e.logs, cfg.Logs)
+			// publisher.log is written as the app prints: the run's
+			// secrets are hidden on the way (the in-memory copy is
+			// redacted when the reports are built).
+			e.redOut = report.NewRedactingWriter(cfg.Logs, e.Redactor)
+			e.logOut = io.MultiWriter(e.logs, e.redOut)
 		}
 		e.Proc, err = target.Start(ctx, s, e.Target.StartDir(), cfg.Env, e.logOut)
 		if err != nil {
@@ -234,6 +267,37 @@ func visitorFor(t *target.Config, c *http.Client) (driver.Visitor, error) {
 	return nil, fmt.Errorf("suites: unknown landing mode %q", t.Publisher.Landing.Mode)
 }
 
+// Secrets returns the run's secrets known so far: the client secret of
+// every app the fake Entra ID knows and every purchase token the
+// marketplace issued.
+func (e *Env) Secrets() []report.Secret {
+	var out []report.Secret
+	if e.MS == nil {
+		return nil
+	}
+	for _, a := range e.MS.Identity.Apps() {
+		if a.Secret != "" {
+			out = append(out, report.Secret{Name: "client secret", Value: a.Secret})
+		}
+	}
+	for _, t := range e.MS.Marketplace.PurchaseTokens() {
+		out = append(out, report.Secret{Name: "purchase token", Value: t})
+	}
+	return out
+}
+
+// Redactor hides the run's secrets known so far (Secrets) and secrets by
+// their shape. It is rebuilt only when a secret was added.
+func (e *Env) Redactor() *report.Redactor {
+	secrets := e.Secrets()
+	e.redMu.Lock()
+	defer e.redMu.Unlock()
+	if e.red == nil || len(secrets) != e.redN {
+		e.red, e.redN = report.NewRedactor(secrets...), len(secrets)
+	}
+	return e.red
+}
+
 // PublisherLogs returns what the publisher printed so far.
 func (e *Env) PublisherLogs() []byte { return e.logs.Bytes() }
 
@@ -250,6 +314,9 @@ func (e *Env) Close() error {
 		e.stopInProcess()
 	}
 	errs = append(errs, e.stopPublisher())
+	if e.redOut != nil {
+		errs = append(errs, e.redOut.Close())
+	}
 	if e.MS != nil {
 		errs = append(errs, e.MS.Close())
 	}

@@ -188,7 +188,7 @@ func (f *flow) record(v violation.Violation) {
 		return
 	}
 	if v.At.IsZero() {
-		v.At = env.MS.Clock.Now()
+		v.At, v.ClockAt = time.Now(), env.MS.Clock.Now()
 	}
 	env.MS.Log.Record(v)
 }
@@ -279,7 +279,11 @@ func (f *flow) buy(req marketplace.PurchaseRequest) marketplace.Purchase {
 func (f *flow) visit(token string) driver.Visit {
 	GinkgoHelper()
 	v, err := env.Visitor.Visit(f.ctx, env.Target.Publisher.LandingPage, token)
-	Expect(err).NotTo(HaveOccurred(), "visiting the landing page")
+	if err != nil {
+		// The error is the cause: it goes on the first line, which JUnit
+		// and the summary show.
+		fail("the landing page could not be opened: " + err.Error())
+	}
 	return v
 }
 
@@ -526,7 +530,11 @@ func (f *flow) expectView(subID, when string) {
 		}
 	}
 	if ok {
+		env.noteView(false)
 		return
+	}
+	if f.ctx.Err() == nil {
+		env.noteView(true)
 	}
 	sub := f.sub(subID)
 	if lastErr != nil && last == nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/onsi/ginkgo/v2/reporters"
 	"github.com/onsi/ginkgo/v2/types"
 
+	"github.com/saasconform/saasconform/harness/identity"
 	"github.com/saasconform/saasconform/harness/report"
 	"github.com/saasconform/saasconform/harness/violation"
 )
@@ -32,11 +33,13 @@ var _ = ReportAfterSuite("saasconform reports", func(r Report) {
 // or cut short; without Ginkgo's report (it never got that far) the reports
 // still hold the violations, exchanges, deliveries and logs recorded.
 func writeReports(ctx context.Context, o Options, e *Env) error {
+	judgeTokenChurn(e)
 	if o.HTML == "" && o.Markdown == "" && o.Report == "" && o.Console == nil {
 		return nil
 	}
 	d := report.RunData{ToolVersion: o.ToolVersion, Violations: e.MS.Log.All(), Exchanges: e.MS.Exchanges(),
-		Deliveries: e.Sender.Deliveries(), PublisherLog: e.PublisherLogs()}
+		Deliveries: e.Sender.Deliveries(), PublisherLog: e.PublisherLogs(), Secrets: e.Secrets(),
+		State: e.StateChecks()}
 	if e.Target != nil {
 		d.Target = e.Target.Source
 	}
@@ -76,6 +79,17 @@ func writeReports(ctx context.Context, o Options, e *Env) error {
 	return errors.Join(errs...)
 }
 
+// judgeTokenChurn records AUTH-06 once a run when its transcript shows an
+// app that asks Entra ID for a token per call (identity.TokenChurn).
+func judgeTokenChurn(e *Env) {
+	if e == nil || e.MS == nil || len(e.MS.Log.ForRule(identity.RuleTokenChurn)) > 0 {
+		return
+	}
+	if v, ok := identity.TokenChurn(e.MS.Exchanges()); ok {
+		e.MS.Log.Record(v)
+	}
+}
+
 func writeFile(path string, r *report.Report, write func(io.Writer, *report.Report) error) error {
 	f, err := os.Create(path)
 	if err != nil {
@@ -97,7 +111,7 @@ func writeViolations(path string, e *Env) error {
 	if e.Target != nil {
 		target = e.Target.Source
 	}
-	return e.MS.Log.WriteFile(path, target)
+	return e.MS.Log.WriteFileFunc(path, target, e.Redactor().RedactViolation)
 }
 
 // writeJUnit writes one testcase per spec: the suite's own report nodes
@@ -134,9 +148,10 @@ func writeNotStarted(o Options, cfg Config, e *Env, why error, interrupted bool)
 	if cfg.Target != nil {
 		d.Target = cfg.Target.Source
 	}
-	log := &violation.Log{}
+	log, redact := &violation.Log{}, func(v violation.Violation) violation.Violation { return v }
 	if e != nil {
-		d.PublisherLog = e.PublisherLogs()
+		d.PublisherLog, d.Secrets = e.PublisherLogs(), e.Secrets()
+		redact = e.Redactor().RedactViolation
 		if e.MS != nil {
 			log = e.MS.Log
 			d.Violations, d.Exchanges = e.MS.Log.All(), e.MS.Exchanges()
@@ -156,7 +171,7 @@ func writeNotStarted(o Options, cfg Config, e *Env, why error, interrupted bool)
 		errs = append(errs, reporters.GenerateJSONReport(gr, o.JSON))
 	}
 	if o.Violations != "" {
-		errs = append(errs, log.WriteFile(o.Violations, d.Target))
+		errs = append(errs, log.WriteFileFunc(o.Violations, d.Target, redact))
 	}
 	if o.JUnit != "" {
 		j := reporters.JUnitTestSuites{Tests: 1, Failures: 1, TestSuites: []reporters.JUnitTestSuite{{
@@ -171,6 +186,24 @@ func writeNotStarted(o Options, cfg Config, e *Env, why error, interrupted bool)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("suites: junit report: %w", err))
 		}
+	}
+	return errors.Join(errs...)
+}
+
+// redactGinkgoFiles hides the run's secrets in the reports Ginkgo wrote
+// itself (its JSON report and the JUnit file), whose failure messages and
+// report entries quote what the app sent.
+func redactGinkgoFiles(e *Env, paths ...string) error {
+	rd := e.Redactor()
+	var errs []error
+	for _, p := range paths {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err != nil {
+			continue // not written (the run stopped before Ginkgo reported)
+		}
+		errs = append(errs, rd.RedactFile(p))
 	}
 	return errors.Join(errs...)
 }

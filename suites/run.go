@@ -182,6 +182,7 @@ func run(t GinkgoTestingT, ctx context.Context, cfg Config, o Options, testing *
 	if o.Violations != "" {
 		errs = append(errs, writeViolations(o.Violations, e))
 	}
+	errs = append(errs, redactGinkgoFiles(e, o.JUnit, o.JSON))
 	if err := errors.Join(errs...); err != nil {
 		return passed, err
 	}

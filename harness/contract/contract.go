@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
@@ -80,10 +81,12 @@ var responseOptions = &openapi3filter.Options{MultiError: true, IncludeResponseS
 // ServeHTTP validates the request, passes it to the fake when it is fit to
 // reach it, validates the answer, records the exchange and sends the answer.
 func (v *Validator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := v.cfg.clock.Now()
+	// Reports read wall time; the harness clock, which a run may hold
+	// still or move on, is kept beside it.
+	wall, start := time.Now(), v.cfg.clock.Now()
 	// The exchange keeps its own copy of the request headers: r belongs to
 	// the caller, and the fake may change what it is handed.
-	ex := Exchange{At: start, Method: r.Method, URL: r.URL.RequestURI(), RequestHeader: r.Header.Clone()}
+	ex := Exchange{At: wall, ClockAt: start, Method: r.Method, URL: r.URL.RequestURI(), RequestHeader: r.Header.Clone()}
 	rec := newRecorder()
 	var findings []finding
 
@@ -112,7 +115,11 @@ func (v *Validator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !blocked(findings) {
 			route, params, known = v.router.find(r.Method, rel)
 			if route == nil {
-				findings = append(findings, unknownPath(r, rel, true, v.cfg.basePath))
+				f := unknownPath(r, rel, true, v.cfg.basePath)
+				if allowed := v.router.methods(rel); len(allowed) > 0 {
+					f = wrongMethod(r, rel, allowed)
+				}
+				findings = append(findings, f)
 			}
 		}
 	}
@@ -160,14 +167,14 @@ func (v *Validator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// map and body, they do not change them): the exchange keeps them as is.
 	ex.ResponseHeader = rec.header
 	ex.ResponseBody = rec.body.Bytes()
-	ex.Duration = v.cfg.clock.Now().Sub(start)
+	ex.Duration = time.Since(wall)
 	v.fillIDs(&ex, r, rec)
 	for _, f := range findings {
 		f.v.Method, f.v.Path = r.Method, r.URL.RequestURI()
 		f.v.Status = ex.Status
 		f.v.SubscriptionID, f.v.CorrelationID, f.v.RequestID = ex.SubscriptionID, ex.CorrelationID, ex.RequestID
 		if f.v.At.IsZero() {
-			f.v.At = start
+			f.v.At, f.v.ClockAt = wall, start
 		}
 		v.cfg.log.Record(f.v)
 		ex.Violations = append(ex.Violations, f.v)

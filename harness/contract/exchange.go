@@ -10,8 +10,8 @@ import (
 
 // Exchange is one request the publisher sent and what the fake answered.
 type Exchange struct {
-	At             time.Time             `json:"at"`
-	Duration       time.Duration         `json:"duration"`
+	At             time.Time             `json:"at"`                  // wall time the request arrived
+	Duration       time.Duration         `json:"duration"`            // wall time until the answer was ready
 	Operation      string                `json:"operation,omitempty"` // operationId, "" when no operation matched
 	Method         string                `json:"method"`
 	URL            string                `json:"url"`
@@ -24,6 +24,9 @@ type Exchange struct {
 	CorrelationID  string                `json:"correlationId,omitempty"`
 	RequestID      string                `json:"requestId,omitempty"`
 	Violations     []violation.Violation `json:"violations,omitempty"`
+	// ClockAt is the harness clock when the request arrived: the time the
+	// fake acted on (token and grace windows), which a test may have moved.
+	ClockAt time.Time `json:"clockAt"`
 }
 
 // recorder buffers a response so it can be validated before it is sent.

@@ -107,6 +107,31 @@ func checkHygiene(r *http.Request) []finding {
 	return out
 }
 
+// wrongMethod is the finding for a path the API has, called with a method
+// it does not take there: the fix names the method(s) it does take.
+func wrongMethod(r *http.Request, rel string, allowed [][2]string) finding {
+	var names, ops, writes []string
+	for _, a := range allowed {
+		names, ops = append(names, a[0]), append(ops, a[0]+" "+a[1])
+		if a[0] != http.MethodGet {
+			writes = append(writes, a[0])
+		}
+	}
+	takes := "takes only " + names[0]
+	if len(names) > 1 {
+		takes = "takes " + strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+	}
+	fix := "use " + strings.Join(names, " or ")
+	if r.Method != http.MethodGet && r.Method != http.MethodHead && len(writes) == 1 {
+		fix = "use " + writes[0] // a write meant the one write the path has
+	}
+	return finding{status: http.StatusNotFound, v: violation.Violation{
+		Rule: RuleSchema, Summary: fmt.Sprintf("this Fulfillment API v2 path %s, not %s", takes, r.Method),
+		Field: "method", Got: r.Method + " " + rel, Want: strings.Join(ops, ", "),
+		Fix: fmt.Sprintf("this path %s, not %s — %s (see spec/fulfillment-v2.yaml)", takes, r.Method, fix),
+	}}
+}
+
 func unknownPath(r *http.Request, rel string, underBase bool, base string) finding {
 	fix := "call one of the ten Fulfillment API v2 operations (see spec/fulfillment-v2.yaml)"
 	if !underBase {

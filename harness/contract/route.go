@@ -75,6 +75,33 @@ func (rt *router) find(method, rel string) (*routers.Route, map[string]string, m
 	return nil, nil, nil
 }
 
+// methods returns the methods the document has at rel, each with its
+// operationId, in a fixed order (GET, POST, PUT, PATCH, DELETE): what a
+// request whose method missed should have used. Empty when no path
+// matches.
+func (rt *router) methods(rel string) [][2]string {
+	if rel == "/saas/subscriptions/" {
+		rel = "/saas/subscriptions"
+	}
+	segs := strings.Split(strings.Trim(rel, "/"), "/")
+	var out [][2]string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		for _, t := range rt.paths {
+			if len(t.segments) != len(segs) {
+				continue
+			}
+			if _, ok := t.match(segs); !ok {
+				continue
+			}
+			if route := t.routes[m]; route != nil {
+				out = append(out, [2]string{m, route.Operation.OperationID})
+				break
+			}
+		}
+	}
+	return out
+}
+
 func (t pathTemplate) match(segs []string) (map[string]string, bool) {
 	var params map[string]string
 	for i, s := range t.segments {

@@ -22,7 +22,8 @@ import (
 
 // Attempt is one POST of a webhook.
 type Attempt struct {
-	At       time.Time     `json:"at"`      // harness clock
+	At       time.Time     `json:"at"`      // wall time it was sent
+	ClockAt  time.Time     `json:"clockAt"` // harness clock (back-off moves a fake one on)
 	Latency  time.Duration `json:"latency"` // wall time until the answer (or the timeout)
 	Status   int           `json:"status"`  // 0 when no answer came
 	Body     string        `json:"body"`    // the answer's start
@@ -229,7 +230,7 @@ func rejectable(p marketplace.WebhookPayload) bool {
 }
 
 func (s *Sender) post(parent context.Context, authorization string, body []byte) Attempt {
-	a := Attempt{At: s.clock().Now()}
+	a := Attempt{At: time.Now(), ClockAt: s.clock().Now()}
 	ctx, cancel := context.WithTimeout(parent, s.ackWindow())
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL, bytes.NewReader(body))

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/saasconform/saasconform/harness/contract"
 	"github.com/saasconform/saasconform/harness/violation"
@@ -83,8 +84,8 @@ func (t *tap) statusOrOK() int {
 // serveRecorded serves r, then records the exchange and, for a refused
 // token request, its AUTH-05 violation, then sends the answer.
 func (i *Issuer) serveRecorded(w http.ResponseWriter, r *http.Request) {
-	start := i.clock.Now()
-	ex := contract.Exchange{At: start, Method: r.Method, URL: r.URL.RequestURI(), RequestHeader: r.Header.Clone()}
+	wall, start := time.Now(), i.clock.Now()
+	ex := contract.Exchange{At: wall, ClockAt: start, Method: r.Method, URL: r.URL.RequestURI(), RequestHeader: r.Header.Clone()}
 	ex.RequestBody = peekBody(r)
 	t := &tap{w: w}
 	i.serve(t, r)
@@ -94,13 +95,13 @@ func (i *Issuer) serveRecorded(w http.ResponseWriter, r *http.Request) {
 	ex.Status = t.statusOrOK()
 	ex.ResponseHeader = w.Header().Clone()
 	ex.ResponseBody = bytes.Clone(t.body.Bytes())
-	ex.Duration = i.clock.Now().Sub(start)
+	ex.Duration = time.Since(wall)
 	ex.CorrelationID = ex.ResponseHeader.Get("client-request-id")
 	ex.RequestID = ex.ResponseHeader.Get("x-ms-request-id")
 	if v, ok := judge(r, tenant, e, t.refusal, ex.RequestBody); ok {
 		v.Rule, v.Severity, v.Doc = RuleTokenRequest, violation.Error, violation.DocFor(RuleTokenRequest)
 		v.Method, v.Path, v.Status = r.Method, redactQuery(r.URL.RequestURI()), ex.Status
-		v.CorrelationID, v.RequestID, v.At = ex.CorrelationID, ex.RequestID, start
+		v.CorrelationID, v.RequestID, v.At, v.ClockAt = ex.CorrelationID, ex.RequestID, wall, start
 		if i.log != nil {
 			i.log.Record(v)
 		}

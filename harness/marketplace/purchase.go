@@ -218,6 +218,18 @@ func quantityInRange(p *Plan, q int64) *Error {
 	return nil
 }
 
+// PurchaseTokens returns every purchase token issued so far, in no
+// particular order: they are secrets, which a report must hide.
+func (m *Marketplace) PurchaseTokens() []string {
+	m.mu.Lock()
+	defer m.unlock()
+	out := make([]string, 0, len(m.st.tokens.issued))
+	for t := range m.st.tokens.issued {
+		out = append(out, t)
+	}
+	return out
+}
+
 // ExpireToken makes a purchase token expired now, as if its lifetime had
 // passed, without moving the clock (which would age everything else too).
 func (m *Marketplace) ExpireToken(token string) error {

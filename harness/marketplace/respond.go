@@ -70,7 +70,7 @@ func (c *call) finish(status int) {
 		// The caller's ids, or the ones the fake made up and echoed.
 		v.CorrelationID = c.corrID
 		v.RequestID = c.reqID
-		v.At = at
+		v.At, v.ClockAt = time.Now(), at
 		c.m.cfg.violations.Record(v)
 	}
 	c.pending = nil

@@ -3,6 +3,7 @@ package marketplace
 import (
 	"encoding/base64"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -117,7 +118,7 @@ func TestResolveCatchesTokenDecodingBugs(t *testing.T) {
 				v.Got != sent || v.Fix == "" || v.Method != "POST" ||
 				v.Path != "/api/saas/subscriptions/resolve?api-version=2018-08-31" || v.Status != 400 ||
 				v.SubscriptionID != p.SubscriptionID || v.CorrelationID != "c0ffee00-0000-4000-8000-000000000001" ||
-				v.RequestID != "c0ffee00-0000-4000-8000-000000000002" || !v.At.Equal(t0) {
+				v.RequestID != "c0ffee00-0000-4000-8000-000000000002" || !v.ClockAt.Equal(t0) {
 				t.Fatalf("violation = %+v", v)
 			}
 			// The bug does not burn the token: resolving it right still works.
@@ -159,5 +160,18 @@ func TestExpireTokenWithoutMovingTheClock(t *testing.T) {
 	}
 	if err := m.ExpireToken("nope"); err == nil {
 		t.Fatal("unknown token accepted")
+	}
+}
+
+func TestPurchaseTokensListsEveryIssuedToken(t *testing.T) {
+	m, _ := newFake(t)
+	p := buy(t, m, "seats-monthly")
+	again, err := m.IssueToken(p.SubscriptionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := m.PurchaseTokens()
+	if len(got) != 2 || !slices.Contains(got, p.Token) || !slices.Contains(got, again) {
+		t.Errorf("PurchaseTokens() = %d tokens, want the purchase's and the reissued one", len(got))
 	}
 }

@@ -288,11 +288,12 @@ func (s *Side) keep(e contract.Exchange) {
 	s.mu.Unlock()
 }
 
-// keepEntra keeps an exchange of the fake Entra ID, restamped on the run's
-// clock: Entra issues tokens on its own (TokenClock), and one transcript
-// reads in one time.
+// keepEntra keeps an exchange of the fake Entra ID with the run's clock
+// as its harness time: Entra issues tokens on its own (TokenClock), and one
+// transcript reads in one harness time. At stays the wall time, as the
+// marketplace's.
 func (s *Side) keepEntra(e contract.Exchange) {
-	e.At = s.Clock.Now().Add(-e.Duration)
+	e.ClockAt = s.Clock.Now()
 	s.keep(e)
 }
 

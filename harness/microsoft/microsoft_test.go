@@ -65,7 +65,7 @@ func TestSideServesTokensAndTheAPIOverTLS(t *testing.T) {
 		t.Fatalf("exchanges = %+v", xs)
 	}
 	if xs[0].At.After(xs[1].At) {
-		t.Errorf("Entra's exchange at %v is after the marketplace call at %v: not on the run's clock", xs[0].At, xs[1].At)
+		t.Errorf("Entra's exchange at %v is after the marketplace call at %v: not in wall-time order", xs[0].At, xs[1].At)
 	}
 	// No x-ms ids were sent: warnings only.
 	if errs := s.Log.Errors(); len(errs) != 0 {

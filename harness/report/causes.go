@@ -90,6 +90,45 @@ var normalisers = []struct {
 	{regexp.MustCompile(`\b\d{6,}\b`), "<n>"},
 }
 
+// failureHeadline is a failure message's first line, and when that line
+// only says what the harness was doing (Gomega's Expect(err).NotTo(
+// HaveOccurred(), "visiting the landing page")), the error that stopped it
+// too: "visiting the landing page: dial tcp …: connection refused".
+func failureHeadline(msg string) string {
+	lines := strings.Split(strings.TrimSpace(msg), "\n")
+	head := strings.TrimSpace(lines[0])
+	errAt := 1
+	if head == "Unexpected error:" {
+		head, errAt = "", 0
+	}
+	if len(lines) <= errAt || strings.TrimSpace(lines[errAt]) != "Unexpected error:" {
+		return head
+	}
+	// Gomega prints the error as "<*T | 0x…>: text", the text on the same
+	// line or the next.
+	var cause string
+	for _, l := range lines[errAt+1:] {
+		l = strings.TrimSpace(l)
+		if m := gomegaType.FindStringIndex(l); m != nil {
+			l = strings.TrimSpace(l[m[1]:])
+		}
+		if l != "" {
+			cause = l
+			break
+		}
+	}
+	switch {
+	case cause == "":
+		return head
+	case head == "":
+		return cause
+	}
+	return head + ": " + cause
+}
+
+// gomegaType is how Gomega introduces a value: "<*url.Error | 0xc000…>:".
+var gomegaType = regexp.MustCompile(`^<[^>]*>:`)
+
 // normalise makes the text of one failure comparable with another's: it
 // replaces GUIDs, times, dates, ports, long hex strings and numbers of six
 // digits or more with placeholders and collapses white space. Short numbers
@@ -147,8 +186,7 @@ func ownCause(s Spec) Cause {
 	c := Cause{Kind: CauseFailure}
 	var line string
 	if s.Failure != nil {
-		line, _, _ = strings.Cut(strings.TrimSpace(s.Failure.Message), "\n")
-		line = strings.TrimSpace(line)
+		line = failureHeadline(s.Failure.Message)
 	}
 	if m := ruleLine.FindStringSubmatch(line); m != nil {
 		c.Rule, c.Summary, c.Fix = m[1], normalise(m[2]), strings.TrimSpace(m[3])

@@ -17,6 +17,7 @@ var htmlTemplate string
 
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"dur":        formatDuration,
+	"took":       exchangeTook,
 	"clock":      func(t time.Time) string { return t.UTC().Format("15:04:05.000") },
 	"stamp":      func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"pretty":     prettyBody,
@@ -35,10 +36,7 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 		return "bad"
 	},
 	"verdictText": verdictText,
-	"firstLine": func(s string) string {
-		line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
-		return line
-	},
+	"firstLine":   failureHeadline,
 	"hasMismatch": func(vs []Violation) bool {
 		return slices.ContainsFunc(vs, func(v Violation) bool { return v.Rule == "STATE-06" })
 	},
@@ -113,6 +111,15 @@ func verdictText(r *Report) string {
 		return "No spec ran"
 	}
 	return "Passed"
+}
+
+// exchangeTook is how long the fake took to answer: "0.42 ms" under a
+// millisecond, whole milliseconds above.
+func exchangeTook(x Exchange) string {
+	if x.DurationUs < 1000 && x.DurationMs == 0 {
+		return fmt.Sprintf("%.2f ms", float64(x.DurationUs)/1000)
+	}
+	return fmt.Sprintf("%d ms", x.DurationMs)
 }
 
 // prettyBody indents a JSON body; anything else is shown as sent.

@@ -74,6 +74,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		}
 		b.WriteString("\n")
 	}
+	fmt.Fprintf(&b, "**State mismatches:** %s\n\n", mdInline(r.StateLine()))
 	b.WriteString("Full details — every exchange, webhook delivery, state mismatch and the publisher's log — are in the HTML report.\n")
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -183,8 +184,7 @@ func specFix(s Spec) string {
 		}
 	}
 	if s.Failure != nil {
-		line, _, _ := strings.Cut(strings.TrimSpace(s.Failure.Message), "\n")
-		return " — " + mdCell(line, 160)
+		return " — " + mdCell(failureHeadline(s.Failure.Message), 240)
 	}
 	return ""
 }

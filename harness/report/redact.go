@@ -19,35 +19,51 @@ var (
 	jsonSecret = regexp.MustCompile(`(?i)("(?:` + secretFields + `)"\s*:\s*)"(?:[^"\\]|\\.)*"`)
 	// access_token=eyJ…& in a form body or a query, any case.
 	formSecret = regexp.MustCompile(`(?i)(^|[?&\s])(` + secretFields + `)=[^&\s"]*`)
-	// Bearer eyJ… anywhere in text (logs, failure messages).
-	bearerText = regexp.MustCompile(`(?i)\bBearer\s+([A-Za-z0-9\-._~+/]+=*)`)
+	// An Authorization header printed in text ("Authorization: Bearer x",
+	// `"authorization":"Basic x"`, Go's map[Authorization:[Bearer x]]): its
+	// value is a credential whatever its shape (RFC 7235's token68). A
+	// placeholder ("Bearer <token>") or a value already redacted does not
+	// match.
+	authText = regexp.MustCompile(`(?i)\b((?:proxy-)?authorization"?\s*[:=]\s*["\[]?\s*)(?:([A-Za-z][A-Za-z0-9_-]*)(\s+))?([A-Za-z0-9\-._~+/]+=*)`)
+	// A JWT: three base64url parts, the first a JSON header (`{"` encodes
+	// to "eyJ"). The signature may be empty (alg none).
+	jwtShape = regexp.MustCompile(`\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*`)
+	// A PEM private key (a signing key printed by a careless app).
+	privateKey = regexp.MustCompile(`-----BEGIN ([A-Z ]*)PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)`)
 )
 
-// RedactBody hides the values of access_token, client_secret, id_token,
-// refresh_token and client_assertion (names in any case), whether the body
-// is JSON or a form, and bearer tokens in it.
+// RedactBody hides secrets by what they are, never by the word before
+// them: PEM private keys, the values of access_token, client_secret, id_token, refresh_token
+// and client_assertion (names in any case) in a JSON or form body, the
+// value of an Authorization header written out in the text, and anything
+// shaped like a JWT. Prose about bearer tokens is left as it is.
 func RedactBody(s string) string {
+	s = privateKey.ReplaceAllString(s, "<redacted ${1}private key>")
 	s = jsonSecret.ReplaceAllString(s, `$1"<redacted>"`)
 	s = formSecret.ReplaceAllString(s, `$1$2=<redacted>`)
-	return redactBearers(s)
+	s = authText.ReplaceAllStringFunc(s, redactAuthValue)
+	return jwtShape.ReplaceAllStringFunc(s, func(tok string) string {
+		return fmt.Sprintf("<redacted: %d chars>", utf8.RuneCountInString(tok))
+	})
 }
 
 // RedactText is RedactBody for free text: logs, failure messages, URLs.
 func RedactText(s string) string { return RedactBody(s) }
 
-// bearerWords follow "bearer" in prose ("the bearer token was issued for
-// another API"): not a token, so not redacted.
-var bearerWords = map[string]bool{"token": true, "tokens": true, "token's": true, "auth": true, "authentication": true,
-	"authorization": true, "scheme": true, "header": true, "prefix": true, "challenge": true}
+var authSchemes = map[string]bool{"bearer": true, "basic": true, "digest": true, "negotiate": true, "ntlm": true}
 
-func redactBearers(s string) string {
-	return bearerText.ReplaceAllStringFunc(s, func(m string) string {
-		tok := bearerText.FindStringSubmatch(m)[1]
-		if strings.HasPrefix(tok, "<redacted") || bearerWords[strings.ToLower(tok)] {
-			return m
-		}
-		return fmt.Sprintf("Bearer <redacted: %d chars>", utf8.RuneCountInString(tok))
-	})
+// redactAuthValue rewrites one authText match: the scheme stays (Bearer
+// spelt canonically), the credential goes.
+func redactAuthValue(m string) string {
+	sub := authText.FindStringSubmatch(m)
+	lead, scheme, space, cred := sub[1], sub[2], sub[3], sub[4]
+	if scheme == "" && authSchemes[strings.ToLower(cred)] {
+		return m // "Authorization: Bearer <token>": a scheme and a placeholder
+	}
+	if scheme != "" && strings.EqualFold(scheme, "bearer") {
+		scheme = "Bearer"
+	}
+	return fmt.Sprintf("%s%s%s<redacted: %d chars>", lead, scheme, space, utf8.RuneCountInString(cred))
 }
 
 // RedactHeader copies h with secrets hidden: an Authorization value becomes

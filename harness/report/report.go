@@ -4,9 +4,11 @@
 // into one Report, and writes it as JSON (SCHEMA.md), as a Markdown summary
 // for a pull-request comment, and as one self-contained HTML page.
 //
-// Secrets never reach a writer: Build redacts bearer tokens, marketplace
-// purchase tokens and token or secret fields in bodies and logs (see
-// Redact*), so a report can be attached to a CI run or a bug report as is.
+// Secrets never reach a writer: Build redacts them by what they are (JWTs,
+// Authorization values, token and secret fields, private keys; see
+// RedactText) and the run's own secrets (RunData.Secrets: client secrets,
+// purchase tokens) by value, in every field, body and log, so a report can
+// be attached to a CI run or a bug report as is.
 package report
 
 import (
@@ -54,6 +56,7 @@ type Report struct {
 	Specs        []Spec        `json:"specs"`
 	Violations   []Violation   `json:"violations"`
 	Mismatches   []Mismatch    `json:"mismatches"`
+	State        StateChecks   `json:"state"`
 	Exchanges    []Exchange    `json:"exchanges"`
 	Deliveries   []Delivery    `json:"deliveries"`
 	PublisherLog PublisherLog  `json:"publisherLog"`
@@ -118,8 +121,7 @@ func (s Spec) Headline() string {
 		}
 	}
 	if s.Failure != nil {
-		line, _, _ := strings.Cut(strings.TrimSpace(s.Failure.Message), "\n")
-		return line
+		return failureHeadline(s.Failure.Message)
 	}
 	return ""
 }
@@ -172,7 +174,36 @@ type Violation struct {
 	Status         int       `json:"status,omitempty"`
 	SubscriptionID string    `json:"subscriptionId,omitempty"`
 	CorrelationID  string    `json:"correlationId,omitempty"`
-	At             time.Time `json:"at"`
+	At             time.Time `json:"at"`               // wall time
+	ClockAt        time.Time `json:"clockAt,omitzero"` // harness clock, when the recorder knew it
+}
+
+// StateChecks says whether and how often the publisher's own record of a
+// subscription (read through the target's probe) was compared with
+// Microsoft's.
+type StateChecks struct {
+	Probe    bool `json:"probe"`    // the target file has a publisher.probe
+	Compared int  `json:"compared"` // comparisons made; a spec's wait for the views to agree is one
+	Differed int  `json:"differed"` // of those, how many ended in a difference (STATE-06)
+}
+
+// StateLine says in one sentence what the comparisons of the app's view
+// with Microsoft's found, or that there were none and why.
+func (r *Report) StateLine() string {
+	s := r.State
+	switch {
+	case len(r.Mismatches) > 0 && s.Compared > 0:
+		return fmt.Sprintf("Your app's view differed from Microsoft's in %d of %s.", max(s.Differed, 1), plural(s.Compared, "comparison", "comparisons"))
+	case len(r.Mismatches) > 0:
+		return "Your app's view differed from Microsoft's."
+	case !s.Probe:
+		return "Nothing was compared: the target file has no publisher.probe, so the harness could not read your app's own record of a subscription."
+	case s.Compared == 0:
+		return "Nothing was compared: the target has a probe, but no spec that reads it ran (they were skipped, filtered out, or the run stopped before them)."
+	case s.Compared == 1:
+		return "None: in the one comparison made, your app agreed with Microsoft."
+	}
+	return fmt.Sprintf("None: in all %d comparisons your app agreed with Microsoft.", s.Compared)
 }
 
 // RuleSummary is one rule's violations across the run.
@@ -194,14 +225,16 @@ type Mismatch struct {
 	Field          string    `json:"field"`
 	Microsoft      string    `json:"microsoft"`
 	Publisher      string    `json:"publisher"`
-	At             time.Time `json:"at"`
+	At             time.Time `json:"at"` // wall time
 }
 
 // Exchange is one call the publisher made to the fake marketplace or Entra
 // ID, redacted.
 type Exchange struct {
-	At             time.Time           `json:"at"`
+	At             time.Time           `json:"at"`               // wall time the request arrived
+	ClockAt        time.Time           `json:"clockAt,omitzero"` // harness clock then
 	DurationMs     int64               `json:"durationMs"`
+	DurationUs     int64               `json:"durationUs"` // the same in microseconds: most answers take less than a millisecond
 	Operation      string              `json:"operation,omitempty"`
 	Method         string              `json:"method"`
 	URL            string              `json:"url"`
@@ -231,7 +264,8 @@ type Delivery struct {
 
 // Attempt is one POST of a delivery.
 type Attempt struct {
-	At        time.Time `json:"at"`
+	At        time.Time `json:"at"`               // wall time
+	ClockAt   time.Time `json:"clockAt,omitzero"` // harness clock
 	LatencyMs int64     `json:"latencyMs"`
 	Status    int       `json:"status"` // 0: no answer
 	Error     string    `json:"error,omitempty"`
@@ -256,6 +290,11 @@ type RunData struct {
 	PublisherLog []byte
 	Interrupted  bool
 	Reason       string // why it was interrupted, or "" (Ginkgo's own reasons are added)
+	// State counts the comparisons of the app's own view with Microsoft's.
+	State StateChecks
+	// Secrets are the run's secrets (client secrets, purchase tokens):
+	// Build hides each by value everywhere, besides what it hides by shape.
+	Secrets []Secret
 }
 
 // ruleLabel picks the labels that are rule IDs.
@@ -273,6 +312,7 @@ func Build(r types.Report, d RunData) *Report {
 		Finished:      r.EndTime.UTC(),
 		DurationMs:    r.RunTime.Milliseconds(),
 		Seed:          r.SuiteConfig.RandomSeed,
+		State:         d.State,
 		Interrupted:   d.Interrupted,
 		Reason:        d.Reason,
 		Totals:        Totals{Violations: map[string]int{string(violation.Error): 0, string(violation.Warning): 0}},
@@ -299,9 +339,11 @@ func Build(r types.Report, d RunData) *Report {
 		out.Reason = strings.TrimPrefix(out.Reason+"; "+strings.Join(reasons, "; "), "; ")
 	}
 
+	rd := NewRedactor(d.Secrets...)
+	out.Reason = rd.Text(out.Reason)
 	all := newViolationSet()
 	for _, v := range d.Violations {
-		all.add(convert(v))
+		all.add(convert(rd, v))
 	}
 	flows := map[string]*Flow{}
 	var flowOrder []string
@@ -313,7 +355,7 @@ func Build(r types.Report, d RunData) *Report {
 			out.Totals.NotRun++
 			continue
 		}
-		s := buildSpec(sr)
+		s := buildSpec(rd, sr)
 		for _, v := range s.Violations {
 			all.add(v)
 		}
@@ -367,7 +409,7 @@ func Build(r types.Report, d RunData) *Report {
 	out.Rules = summarize(out.Violations)
 	out.Causes = causes(out.Specs)
 	for _, e := range d.Exchanges {
-		x := buildExchange(e)
+		x := buildExchange(rd, e)
 		for _, v := range out.Violations {
 			if sameExchange(v, x) && !slices.Contains(x.Violations, v) {
 				x.Violations = append(x.Violations, v)
@@ -376,9 +418,9 @@ func Build(r types.Report, d RunData) *Report {
 		out.Exchanges = append(out.Exchanges, x)
 	}
 	for _, dl := range d.Deliveries {
-		out.Deliveries = append(out.Deliveries, buildDelivery(dl))
+		out.Deliveries = append(out.Deliveries, buildDelivery(rd, dl))
 	}
-	out.PublisherLog = buildLog(d.PublisherLog)
+	out.PublisherLog = buildLog(rd, d.PublisherLog)
 
 	switch {
 	case out.Interrupted:
@@ -403,7 +445,7 @@ func specRank(s Spec) int {
 	return 3
 }
 
-func buildSpec(sr types.SpecReport) Spec {
+func buildSpec(rd *Redactor, sr types.SpecReport) Spec {
 	s := Spec{
 		Text:       specText(sr),
 		Rules:      []string{},
@@ -428,7 +470,7 @@ func buildSpec(sr types.SpecReport) Spec {
 			s.SkipReason = "pending"
 		}
 	case sr.Failure.Message != "" || sr.Failed():
-		s.Failure = &Failure{Message: RedactText(sr.Failure.Message), Location: shortLocation(sr.Failure.Location)}
+		s.Failure = &Failure{Message: rd.Text(sr.Failure.Message), Location: shortLocation(sr.Failure.Location)}
 		if sr.Failed() {
 			if b, ok := ParseBlocked(s.Failure.Message); ok {
 				s.State, s.BlockedBy = StateBlocked, &b
@@ -441,7 +483,7 @@ func buildSpec(sr types.SpecReport) Spec {
 			continue
 		}
 		for _, v := range entryViolations(e) {
-			c := convert(v)
+			c := convert(rd, v)
 			seen.add(c)
 			if s.Failure != nil && tokenField(v.Field) {
 				for raw, short := range map[string]string{v.Got: c.Got, v.Want: c.Want} {
@@ -499,7 +541,7 @@ func shortLocation(l types.CodeLocation) string {
 	return fmt.Sprintf("%s:%d", strings.Join(parts, "/"), l.LineNumber)
 }
 
-func convert(v violation.Violation) Violation {
+func convert(rd *Redactor, v violation.Violation) Violation {
 	sev := string(v.Severity)
 	if sev == "" {
 		sev = string(violation.Error)
@@ -512,10 +554,10 @@ func convert(v violation.Violation) Violation {
 	if tokenField(v.Field) {
 		got, want = diffWindow(got, want)
 	}
-	return Violation{Rule: v.Rule, Statement: statement(v.Rule), Severity: sev, Summary: RedactText(v.Summary), Field: v.Field,
-		Got: RedactText(got), Want: RedactText(want), Fix: v.Fix, Doc: doc, Method: v.Method,
-		Path: RedactText(v.Path), Status: v.Status, SubscriptionID: v.SubscriptionID,
-		CorrelationID: v.CorrelationID, At: v.At.UTC()}
+	return Violation{Rule: v.Rule, Statement: statement(v.Rule), Severity: sev, Summary: rd.Text(v.Summary), Field: v.Field,
+		Got: rd.Text(got), Want: rd.Text(want), Fix: rd.Text(v.Fix), Doc: doc, Method: v.Method,
+		Path: rd.Text(v.Path), Status: v.Status, SubscriptionID: v.SubscriptionID,
+		CorrelationID: v.CorrelationID, At: v.At.UTC(), ClockAt: utc(v.ClockAt)}
 }
 
 // statement is a rule's statement from the catalogue, "" for a rule it
@@ -673,13 +715,14 @@ func lookup(pairs [][2]string, name string) string {
 // maxBody caps one body in the transcript.
 const maxBody = 64 << 10
 
-func buildExchange(e contract.Exchange) Exchange {
-	x := Exchange{At: e.At.UTC(), DurationMs: e.Duration.Milliseconds(), Operation: e.Operation, Method: e.Method,
-		URL: RedactText(e.URL), RequestHeader: RedactHeader(e.RequestHeader), RequestBody: body(e.RequestBody),
-		Status: e.Status, ResponseHeader: RedactHeader(e.ResponseHeader), ResponseBody: body(e.ResponseBody),
+func buildExchange(rd *Redactor, e contract.Exchange) Exchange {
+	x := Exchange{At: e.At.UTC(), ClockAt: utc(e.ClockAt), DurationMs: e.Duration.Milliseconds(),
+		DurationUs: e.Duration.Microseconds(), Operation: e.Operation, Method: e.Method,
+		URL: rd.Text(e.URL), RequestHeader: rd.Header(e.RequestHeader), RequestBody: body(rd, e.RequestBody),
+		Status: e.Status, ResponseHeader: rd.Header(e.ResponseHeader), ResponseBody: body(rd, e.ResponseBody),
 		SubscriptionID: e.SubscriptionID, CorrelationID: e.CorrelationID, Violations: []Violation{}}
 	for _, v := range e.Violations {
-		x.Violations = append(x.Violations, convert(v))
+		x.Violations = append(x.Violations, convert(rd, v))
 	}
 	return x
 }
@@ -693,28 +736,41 @@ func sameExchange(v Violation, x Exchange) bool {
 	if v.CorrelationID != "" && x.CorrelationID != "" {
 		return strings.EqualFold(v.CorrelationID, x.CorrelationID)
 	}
+	if !v.ClockAt.IsZero() && !x.ClockAt.IsZero() {
+		// The fake marketplace and the validator read the harness clock
+		// at the same moment of the call; their wall times differ.
+		return v.Status == x.Status && v.ClockAt.Equal(x.ClockAt)
+	}
 	return v.Status == x.Status && v.At.Equal(x.At)
 }
 
-func body(b []byte) string {
+// utc is t in UTC, the zero time kept zero (omitted from JSON).
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC()
+}
+
+func body(rd *Redactor, b []byte) string {
 	s := strings.ToValidUTF8(string(b), "\uFFFD")
 	if len(s) > maxBody {
 		s = s[:maxBody] + fmt.Sprintf("… (%d more bytes)", len(s)-maxBody)
 	}
-	return RedactBody(s)
+	return rd.Text(s)
 }
 
-func buildDelivery(d driver.Delivery) Delivery {
+func buildDelivery(rd *Redactor, d driver.Delivery) Delivery {
 	out := Delivery{Action: string(d.Payload.Action), SubscriptionID: d.Payload.SubscriptionID,
 		OperationID: d.Payload.ID, Forgery: d.Forgery, Acked: d.Acked(), Attempts: []Attempt{}}
 	for _, a := range d.Attempts {
-		out.Attempts = append(out.Attempts, Attempt{At: a.At.UTC(), LatencyMs: a.Latency.Milliseconds(),
-			Status: a.Status, Error: RedactText(a.Err), TimedOut: a.TimedOut, Response: RedactBody(a.Body)})
+		out.Attempts = append(out.Attempts, Attempt{At: a.At.UTC(), ClockAt: utc(a.ClockAt), LatencyMs: a.Latency.Milliseconds(),
+			Status: a.Status, Error: rd.Text(a.Err), TimedOut: a.TimedOut, Response: rd.Text(a.Body)})
 	}
 	return out
 }
 
-func buildLog(b []byte) PublisherLog {
+func buildLog(rd *Redactor, b []byte) PublisherLog {
 	var l PublisherLog
 	if len(b) > MaxPublisherLog {
 		cut := len(b) - MaxPublisherLog
@@ -725,7 +781,7 @@ func buildLog(b []byte) PublisherLog {
 		l.TruncatedBytes = cut
 		b = b[cut:]
 	}
-	l.Text = RedactText(strings.ToValidUTF8(string(b), "\uFFFD"))
+	l.Text = rd.Text(strings.ToValidUTF8(string(b), "\uFFFD"))
 	return l
 }
 

@@ -156,7 +156,7 @@ func TestParsePairs(t *testing.T) {
 
 func TestPublisherLogKeepsTail(t *testing.T) {
 	big := strings.Repeat("early line\n", MaxPublisherLog/11+10) + "the crash\n"
-	l := buildLog([]byte(big))
+	l := buildLog(nil, []byte(big))
 	if len(l.Text) > MaxPublisherLog || !strings.HasSuffix(l.Text, "the crash\n") || l.TruncatedBytes == 0 ||
 		l.TruncatedBytes+len(l.Text) != len(big) || !strings.HasPrefix(l.Text, "early line\n") {
 		t.Errorf("kept %d bytes, dropped %d of %d; want the tail, from a line start, under 2 MiB", len(l.Text), l.TruncatedBytes, len(big))
@@ -196,7 +196,10 @@ func TestRedactBody(t *testing.T) {
 		{`{"planId":"gold","token_type":"Bearer"}`, `{"planId":"gold","token_type":"Bearer"}`},
 		{"no secrets here", "no secrets here"},
 		{"AUTH-01: bearer token was issued for another API", "AUTH-01: bearer token was issued for another API"},
-		{"send a Bearer token, not Bearer abc.def", "send a Bearer token, not Bearer <redacted: 7 chars>"},
+		{"send a Bearer token, not Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.", "send a Bearer token, not Bearer <redacted: 36 chars>"},
+		{"bearer value abc.def is not a JWT", "bearer value abc.def is not a JWT"},
+		{`{"authorization":"Basic dXNlcjpwYXNz"}`, `{"authorization":"Basic <redacted: 12 chars>"}`},
+		{"header map[Authorization:[Bearer opaque-123] Accept:[*/*]]", "header map[Authorization:[Bearer <redacted: 10 chars>] Accept:[*/*]]"},
 	} {
 		if got := RedactBody(tc.in); got != tc.want {
 			t.Errorf("RedactBody(%q)\n = %q\nwant %q", tc.in, got, tc.want)
@@ -267,7 +270,7 @@ func Report0() types.Report { return types.Report{} }
 func TestTokenViolationShowsOnlyTheDifference(t *testing.T) {
 	raw := "TRW03bDJLOeOYUpId/EjrEOIn46phnx7vtVQE+rHsBvXpEps/ZkU3ES9aMVsg3E9UDL+G80l4G"
 	decoded := strings.ReplaceAll(raw, "+", " ")
-	v := convert(violation.Violation{Rule: "FUL-RESOLVE-01", Field: "header.x-ms-marketplace-token", Got: decoded, Want: raw})
+	v := convert(nil, violation.Violation{Rule: "FUL-RESOLVE-01", Field: "header.x-ms-marketplace-token", Got: decoded, Want: raw})
 	if v.Got != "…nx7vtVQE rHsBvXp…" || v.Want != "…nx7vtVQE+rHsBvXp…" {
 		t.Errorf("got %q want %q; want 8 characters either side of the first difference", v.Got, v.Want)
 	}

@@ -17,10 +17,19 @@ type File struct {
 }
 
 // WriteFile writes the log's violations to path as a File.
-func (l *Log) WriteFile(path, target string) error {
+func (l *Log) WriteFile(path, target string) error { return l.WriteFileFunc(path, target, nil) }
+
+// WriteFileFunc is WriteFile with each violation passed through each
+// first (nil: as recorded), e.g. to hide the run's secrets in it.
+func (l *Log) WriteFileFunc(path, target string, each func(Violation) Violation) error {
 	all := l.All()
 	if all == nil {
 		all = []Violation{}
+	}
+	if each != nil {
+		for i, v := range all {
+			all[i] = each(v)
+		}
 	}
 	f := File{Target: target, Count: len(all), Violations: all, Dropped: l.Dropped()}
 	for _, v := range all {

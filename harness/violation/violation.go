@@ -42,7 +42,10 @@ type Violation struct {
 	SubscriptionID string    `json:"subscriptionId,omitempty"`
 	CorrelationID  string    `json:"correlationId,omitempty"`
 	RequestID      string    `json:"requestId,omitempty"`
-	At             time.Time `json:"at"`
+	At             time.Time `json:"at"` // wall time it was seen (Record fills a zero one)
+	// ClockAt is the harness clock when it was seen, when the recorder
+	// knew it: the time the fake acted on, which a test may have moved.
+	ClockAt time.Time `json:"clockAt,omitzero"`
 }
 
 // String formats the violation on one line:
@@ -119,14 +122,17 @@ func (l *Log) Dropped() int {
 	return l.dropped + len(l.all) - len(l.keptLocked())
 }
 
-// Record stores v, filling Severity and Doc when they are empty, and tells
-// every watcher.
+// Record stores v, filling Severity, Doc and At (with the wall time) when
+// they are empty, and tells every watcher.
 func (l *Log) Record(v Violation) {
 	if v.Severity == "" {
 		v.Severity = Error
 	}
 	if v.Doc == "" {
 		v.Doc = DocFor(v.Rule)
+	}
+	if v.At.IsZero() {
+		v.At = time.Now()
 	}
 	l.mu.Lock()
 	var dropped int

@@ -119,3 +119,23 @@ func TestKeepBoundsTheLogAndCountsTheRest(t *testing.T) {
 		t.Error("Reset kept something")
 	}
 }
+
+func TestWriteFileFuncRewritesEachViolation(t *testing.T) {
+	var l Log
+	l.Record(Violation{Rule: "FUL-RESOLVE-01", Got: "secret-token"})
+	path := filepath.Join(t.TempDir(), "violations.json")
+	hide := func(v Violation) Violation { v.Got = "<hidden>"; return v }
+	if err := l.WriteFileFunc(path, "", hide); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), "secret-token") || !strings.Contains(string(data), `"got": "\u003chidden\u003e"`) {
+		t.Errorf("violations.json:\n%s", data)
+	}
+	if l.All()[0].Got != "secret-token" {
+		t.Error("WriteFileFunc changed the log itself")
+	}
+}
