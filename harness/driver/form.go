@@ -32,9 +32,9 @@ func FirstForm(page, base string) (f Form, ok bool, err error) {
 	if err != nil {
 		return Form{}, false, fmt.Errorf("driver: page URL %q: %w", base, err)
 	}
-	action, err := baseURL.Parse(attr(node, "action"))
+	action, err := resolve(baseURL, "form action", attr(node, "action"))
 	if err != nil {
-		return Form{}, false, fmt.Errorf("driver: form action %q: %w", attr(node, "action"), err)
+		return Form{}, false, fmt.Errorf("driver: %w", err)
 	}
 	f = Form{Action: action.String(), Method: http.MethodPost, Values: url.Values{}}
 	if strings.EqualFold(attr(node, "method"), "get") {
