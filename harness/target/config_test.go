@@ -116,6 +116,17 @@ func TestParseErrors(t *testing.T) {
 			[]wantErr{{1, "", "expected a mapping, got text (just text)", "a target file is a mapping"}}},
 		{"empty file", "# only a comment\n",
 			[]wantErr{{0, "", "the file is empty", "fixtures/targets/"}}},
+		// Issue 14, item 11: everything after a second "---" was ignored.
+		{"second document", base + "---\npublisher:\n  landingPage: https://x/other\n",
+			[]wantErr{{4, "", "a second YAML document", `remove this "---"`}}},
+		{"second document, empty", base + "--- # the old one\n",
+			[]wantErr{{4, "", "a second YAML document", `remove this "---"`}}},
+		{"second and third documents", base + "---\na: 1\n---\nb: 2\n",
+			[]wantErr{{4, "", "a second YAML document", ""}}},
+		{"second document not YAML", base + "---\nstart: [\n",
+			[]wantErr{{5, "", "not valid YAML", "check indentation"}}},
+		{"second document and a problem in the first", base + "  port: -1\n---\ntimeouts: {flow: 1s}\n",
+			[]wantErr{{4, "publisher.port", "not a TCP port", ""}, {5, "", "a second YAML document", ""}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -143,6 +154,20 @@ func checkErrs(t *testing.T, err error, want []wantErr) {
 		if e.Source != "target.yaml" || e.Line != w.line || e.Field != w.field ||
 			!strings.Contains(e.Problem, w.problem) || !strings.Contains(e.Fix, w.fix) {
 			t.Errorf("problem %d = %+v\nwant line %d field %q problem ~%q fix ~%q", i, *e, w.line, w.field, w.problem, w.fix)
+		}
+	}
+}
+
+// TestOneDocumentMarkers: the markers of a single document are not a
+// second one.
+func TestOneDocumentMarkers(t *testing.T) {
+	for name, doc := range map[string]string{
+		"leading ---":       "---\n" + base,
+		"trailing ...":      base + "...\n",
+		"both, and comment": "# target\n--- # start\n" + base + "... # end\n",
+	} {
+		if _, err := Parse([]byte(doc), "target.yaml"); err != nil {
+			t.Errorf("%s: %v", name, err)
 		}
 	}
 }
