@@ -439,3 +439,45 @@ marketplace: {proxy: true}
 		t.Errorf("rendered %v, %v", r.Publisher.Start.Env, err)
 	}
 }
+
+// TestTemplatesCannotLoop: templates in a target file fill in values. A
+// loop or a recursive template kept Parse (and every render) busy for as
+// long as the file asked — {{range 100000000000}} is hours — and printf
+// widths multiplied into gigabytes; each is refused, promptly, at its line.
+func TestTemplatesCannotLoop(t *testing.T) {
+	tests := []struct {
+		name, value, problem string
+	}{
+		{"range over a number", `https://x/{{range 100000000000}}{{end}}`, "{{range}} is not allowed"},
+		{"range with break", `https://x/{{range 100000000000}}{{break}}{{end}}`, "{{range}} is not allowed"},
+		{"recursive define", `https://x/{{define "a"}}{{template "a" .}}{{template "a" .}}{{end}}{{template "a" .}}`, "{{define}}, {{block}}"},
+		{"block", `https://x/{{block "b" .}}{{template "b" .}}{{end}}`, "{{block}} and {{template}} are not allowed"},
+		{"wide printf", `https://x/` + strings.Repeat(`{{printf "%0999999d" 0}}`, 2000), "renders to more than"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := "publisher:\n  landingPage: " + strconv.Quote(tt.value) + "\n  webhook: https://x/w\n"
+			done := make(chan error, 1)
+			go func() {
+				_, err := Parse([]byte(doc), "target.yaml")
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				checkErrs(t, err, []wantErr{{2, "publisher.landingPage", tt.problem, "templates here only fill in values"}})
+			case <-time.After(5 * time.Second):
+				t.Fatal("Parse still running after 5 s")
+			}
+		})
+	}
+	// A run renders probe and action URLs again, per subscription.
+	if _, err := RenderURL(`https://x/{{range 100000000000}}{{end}}`, sampleVars, sampleSub); err == nil ||
+		!strings.Contains(err.Error(), "{{range}} is not allowed") {
+		t.Errorf("RenderURL with a loop: %v", err)
+	}
+	// What templates are for still works: values, pipes, if/with/else.
+	ok := "publisher:\n  landingPage: \"https://x:{{.PublisherPort}}/{{if .ClientID}}p{{else}}d{{end}}/{{.TenantID | urlquery}}\"\n  webhook: https://x/w\n"
+	if _, err := Parse([]byte(ok), "target.yaml"); err != nil {
+		t.Errorf("plain templates refused: %v", err)
+	}
+}

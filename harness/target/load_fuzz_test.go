@@ -36,6 +36,9 @@ func FuzzParse(f *testing.F) {
 		"a: &a [*a, *a]\nb: &b [*a, *a]\nc: [*b, *b]\n",
 		"publisher:\n  landingPage: \"https://x/{{.PlanID | urlquery}}\"\n  webhook: https://x/{{\n",
 		"\xef\xbb\xbfpublisher: !!binary aGVsbG8=\n",
+		"publisher:\n  landingPage: \"https://x/{{range 100000000000}}{{end}}\"\n  webhook: https://x/w\n",
+		"publisher:\n  landingPage: \"https://x/{{define \\\"a\\\"}}{{template \\\"a\\\" .}}{{end}}{{template \\\"a\\\" .}}\"\n  webhook: https://x/w\n",
+		"publisher:\n  landingPage: \"https://x/{{printf \\\"%0999999d\\\" 0}}{{printf \\\"%0999999d\\\" 0}}\"\n  webhook: https://x/w\n",
 		"- 1\n- 2\n",
 		"",
 	} {
