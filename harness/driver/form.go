@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
 )
 
 // Form is an HTML form as a browser would submit it.
@@ -115,6 +116,9 @@ func find(n *html.Node, match func(*html.Node) bool) *html.Node {
 		return n
 	}
 	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if inert(c) {
+			continue
+		}
 		if got := find(c, match); got != nil {
 			return got
 		}
@@ -124,9 +128,18 @@ func find(n *html.Node, match func(*html.Node) bool) *html.Node {
 
 func walk(n *html.Node, fn func(*html.Node)) {
 	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if inert(c) {
+			continue
+		}
 		fn(c)
 		walk(c, fn)
 	}
+}
+
+// inert is a <template>: its content is parsed but not part of the page,
+// so a browser neither shows nor submits the forms and fields in it.
+func inert(n *html.Node) bool {
+	return n.Type == html.ElementNode && n.DataAtom == atom.Template
 }
 
 func attr(n *html.Node, key string) string {

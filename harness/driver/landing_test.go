@@ -199,3 +199,19 @@ func TestHTTPVisitorStopsRedirectLoops(t *testing.T) {
 		t.Errorf("%d requests, want %d", hops, maxRedirects+1)
 	}
 }
+
+// TestFirstFormSkipsTemplates: a <template>'s content is inert — a
+// browser neither shows nor submits a form in it — so it is neither the
+// first form nor part of one.
+func TestFirstFormSkipsTemplates(t *testing.T) {
+	page := `<template><form action="/hidden"><input name="a" value="1"></form></template>
+		<form action="/shown"><input name="b" value="2">
+		<template><input name="c" value="3"></template></form>`
+	f, ok, err := FirstForm(page, "http://127.0.0.1/landing")
+	if err != nil || !ok {
+		t.Fatalf("ok=%v err=%v", ok, err)
+	}
+	if f.Action != "http://127.0.0.1/shown" || f.Values.Encode() != "b=2" {
+		t.Errorf("got %s with %s, want /shown with b=2", f.Action, f.Values.Encode())
+	}
+}
