@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
 )
 
 // Form is an HTML form as a browser would submit it.
@@ -32,9 +33,9 @@ func FirstForm(page, base string) (f Form, ok bool, err error) {
 	if err != nil {
 		return Form{}, false, fmt.Errorf("driver: page URL %q: %w", base, err)
 	}
-	action, err := baseURL.Parse(attr(node, "action"))
+	action, err := resolve(baseURL, "form action", attr(node, "action"))
 	if err != nil {
-		return Form{}, false, fmt.Errorf("driver: form action %q: %w", attr(node, "action"), err)
+		return Form{}, false, fmt.Errorf("driver: %w", err)
 	}
 	f = Form{Action: action.String(), Method: http.MethodPost, Values: url.Values{}}
 	if strings.EqualFold(attr(node, "method"), "get") {
@@ -115,6 +116,9 @@ func find(n *html.Node, match func(*html.Node) bool) *html.Node {
 		return n
 	}
 	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if inert(c) {
+			continue
+		}
 		if got := find(c, match); got != nil {
 			return got
 		}
@@ -124,9 +128,18 @@ func find(n *html.Node, match func(*html.Node) bool) *html.Node {
 
 func walk(n *html.Node, fn func(*html.Node)) {
 	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if inert(c) {
+			continue
+		}
 		fn(c)
 		walk(c, fn)
 	}
+}
+
+// inert is a <template>: its content is parsed but not part of the page,
+// so a browser neither shows nor submits the forms and fields in it.
+func inert(n *html.Node) bool {
+	return n.Type == html.ElementNode && n.DataAtom == atom.Template
 }
 
 func attr(n *html.Node, key string) string {

@@ -4,6 +4,7 @@
 package driver
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +12,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"strings"
 )
 
 // Page is one HTTP answer the visitor saw.
@@ -84,6 +84,10 @@ func (v *HTTPVisitor) Visit(ctx context.Context, landingPage, token string) (Vis
 		return out, nil
 	}
 	form, ok, err := FirstForm(out.Landing.Body, out.Landing.URL)
+	var bad *URLError
+	if errors.As(err, &bad) {
+		out.Action = fmt.Sprintf("the page's form has an action the browser cannot follow (%q)", bad.URL)
+	}
 	if err != nil {
 		return out, err
 	}
@@ -92,22 +96,19 @@ func (v *HTTPVisitor) Visit(ctx context.Context, landingPage, token string) (Vis
 			"set publisher.landing.mode: browser; if its action is a button outside a form, also publisher.landing.click)"
 		return out, nil
 	}
-	method, body, action := http.MethodPost, strings.NewReader(form.Values.Encode()), form.Action
+	method, body, action := http.MethodPost, []byte(form.Values.Encode()), form.Action
 	if form.Method == http.MethodGet {
-		method, body = http.MethodGet, nil
+		// FirstForm checked that the action parses; a GET form's fields
+		// replace the action's query, as in a browser.
 		u, err := url.Parse(action)
 		if err != nil {
 			out.Action = fmt.Sprintf("the page's form has an action the browser cannot follow (%q)", action)
 			return out, fmt.Errorf("driver: the landing page's form action %q: %w", action, err)
 		}
 		u.RawQuery = form.Values.Encode()
-		action = u.String()
+		method, body, action = http.MethodGet, nil, u.String()
 	}
-	var reader io.Reader
-	if body != nil {
-		reader = body
-	}
-	confirm, err := v.fetch(ctx, client, method, action, reader)
+	confirm, err := v.fetch(ctx, client, method, action, body)
 	if err != nil {
 		return out, fmt.Errorf("driver: submitting the landing page's form to %s: %w", action, err)
 	}
@@ -115,6 +116,13 @@ func (v *HTTPVisitor) Visit(ctx context.Context, landingPage, token string) (Vis
 	return out, nil
 }
 
+// maxRedirects is how many redirects one request may take, as in net/http.
+const maxRedirects = 10
+
+// client is a copy of the configured client with a fresh cookie jar. It
+// does not follow redirects: fetch does, so that each Location the app sends
+// is checked before anything is requested from it (net/http would parse it
+// first, and resolves some it cannot parse back).
 func (v *HTTPVisitor) client() *http.Client {
 	base := v.Client
 	if base == nil {
@@ -123,13 +131,89 @@ func (v *HTTPVisitor) client() *http.Client {
 	jar, _ := cookiejar.New(nil)
 	c := *base
 	c.Jar = jar
+	rt := base.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	c.Transport = holdLocation{rt}
 	return &c
 }
 
-func (v *HTTPVisitor) fetch(ctx context.Context, c *http.Client, method, target string, body io.Reader) (Page, error) {
-	req, err := http.NewRequestWithContext(ctx, method, target, body)
+// heldLocation is where holdLocation keeps a response's Location. The space
+// makes it a name no server can send, so only the visitor can have set it.
+const heldLocation = "Location held by the visitor"
+
+// holdLocation moves Location out of net/http's sight, so that the client
+// hands every redirect back as it came instead of following it.
+type holdLocation struct{ http.RoundTripper }
+
+func (h holdLocation) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := h.RoundTripper.RoundTrip(req)
+	if resp != nil {
+		if loc, ok := resp.Header["Location"]; ok {
+			resp.Header[heldLocation] = loc
+			delete(resp.Header, "Location")
+		}
+	}
+	return resp, err
+}
+
+// fetch requests target and follows redirects as a browser does: 301, 302
+// and 303 turn a POST into a GET without a body; 307 and 308 repeat the
+// request. A nil body is a request without one.
+func (v *HTTPVisitor) fetch(ctx context.Context, c *http.Client, method, target string, body []byte) (Page, error) {
+	for hops := 0; ; hops++ {
+		resp, err := v.send(ctx, c, method, target, body)
+		if err != nil {
+			return Page{}, err
+		}
+		loc, redirected := redirectOf(resp)
+		if !redirected {
+			return v.read(resp, method, target)
+		}
+		_ = resp.Body.Close() // the connection is not reused; the body is the app's to waste
+		if hops == maxRedirects {
+			return Page{}, fmt.Errorf("driver: %s %s: stopped after %d redirects", method, target, maxRedirects)
+		}
+		next, err := resolve(resp.Request.URL, "Location header", loc)
+		if err != nil {
+			return Page{}, fmt.Errorf("driver: %s %s answered %d: %w", method, target, resp.StatusCode, err)
+		}
+		switch resp.StatusCode {
+		case http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		default:
+			if method != http.MethodGet && method != http.MethodHead {
+				method, body = http.MethodGet, nil
+			}
+		}
+		target = next.String()
+	}
+}
+
+// redirectOf says where resp sends the browser, if anywhere. A redirect
+// status without a Location is a page like any other, as net/http treats it.
+func redirectOf(resp *http.Response) (string, bool) {
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+	default:
+		return "", false
+	}
+	loc := ""
+	if held := resp.Header[heldLocation]; len(held) > 0 {
+		loc = held[0]
+	}
+	return loc, loc != ""
+}
+
+func (v *HTTPVisitor) send(ctx context.Context, c *http.Client, method, target string, body []byte) (*http.Response, error) {
+	var reader io.Reader
+	if body != nil {
+		reader = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, reader)
 	if err != nil {
-		return Page{}, err
+		return nil, fmt.Errorf("driver: %s %s: %w", method, target, err)
 	}
 	req.Header.Set("Accept", "text/html,application/xhtml+xml")
 	req.Header.Set("User-Agent", "saasconform-landing-visitor")
@@ -138,8 +222,13 @@ func (v *HTTPVisitor) fetch(ctx context.Context, c *http.Client, method, target 
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return Page{}, fmt.Errorf("driver: %s %s: %w", method, target, err)
+		return nil, fmt.Errorf("driver: %s %s: %w", method, target, err)
 	}
+	return resp, nil
+}
+
+// read keeps up to MaxBody bytes of the page resp answered.
+func (v *HTTPVisitor) read(resp *http.Response, method, target string) (Page, error) {
 	defer resp.Body.Close()
 	limit := v.MaxBody
 	if limit <= 0 {

@@ -116,6 +116,17 @@ func TestParseErrors(t *testing.T) {
 			[]wantErr{{1, "", "expected a mapping, got text (just text)", "a target file is a mapping"}}},
 		{"empty file", "# only a comment\n",
 			[]wantErr{{0, "", "the file is empty", "fixtures/targets/"}}},
+		// Issue 14, item 11: everything after a second "---" was ignored.
+		{"second document", base + "---\npublisher:\n  landingPage: https://x/other\n",
+			[]wantErr{{4, "", "a second YAML document", `remove this "---"`}}},
+		{"second document, empty", base + "--- # the old one\n",
+			[]wantErr{{4, "", "a second YAML document", `remove this "---"`}}},
+		{"second and third documents", base + "---\na: 1\n---\nb: 2\n",
+			[]wantErr{{4, "", "a second YAML document", ""}}},
+		{"second document not YAML", base + "---\nstart: [\n",
+			[]wantErr{{5, "", "not valid YAML", "check indentation"}}},
+		{"second document and a problem in the first", base + "  port: -1\n---\ntimeouts: {flow: 1s}\n",
+			[]wantErr{{4, "publisher.port", "not a TCP port", ""}, {5, "", "a second YAML document", ""}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -143,6 +154,20 @@ func checkErrs(t *testing.T, err error, want []wantErr) {
 		if e.Source != "target.yaml" || e.Line != w.line || e.Field != w.field ||
 			!strings.Contains(e.Problem, w.problem) || !strings.Contains(e.Fix, w.fix) {
 			t.Errorf("problem %d = %+v\nwant line %d field %q problem ~%q fix ~%q", i, *e, w.line, w.field, w.problem, w.fix)
+		}
+	}
+}
+
+// TestOneDocumentMarkers: the markers of a single document are not a
+// second one.
+func TestOneDocumentMarkers(t *testing.T) {
+	for name, doc := range map[string]string{
+		"leading ---":       "---\n" + base,
+		"trailing ...":      base + "...\n",
+		"both, and comment": "# target\n--- # start\n" + base + "... # end\n",
+	} {
+		if _, err := Parse([]byte(doc), "target.yaml"); err != nil {
+			t.Errorf("%s: %v", name, err)
 		}
 	}
 }
@@ -412,5 +437,47 @@ marketplace: {proxy: true}
 	}
 	if r.Publisher.Start.Env["HTTPS_PROXY"] != "http://127.0.0.1:9" || r.Publisher.Start.Env["API"] != "https://m.example/api" {
 		t.Errorf("rendered %v, %v", r.Publisher.Start.Env, err)
+	}
+}
+
+// TestTemplatesCannotLoop: templates in a target file fill in values. A
+// loop or a recursive template kept Parse (and every render) busy for as
+// long as the file asked — {{range 100000000000}} is hours — and printf
+// widths multiplied into gigabytes; each is refused, promptly, at its line.
+func TestTemplatesCannotLoop(t *testing.T) {
+	tests := []struct {
+		name, value, problem string
+	}{
+		{"range over a number", `https://x/{{range 100000000000}}{{end}}`, "{{range}} is not allowed"},
+		{"range with break", `https://x/{{range 100000000000}}{{break}}{{end}}`, "{{range}} is not allowed"},
+		{"recursive define", `https://x/{{define "a"}}{{template "a" .}}{{template "a" .}}{{end}}{{template "a" .}}`, "{{define}}, {{block}}"},
+		{"block", `https://x/{{block "b" .}}{{template "b" .}}{{end}}`, "{{block}} and {{template}} are not allowed"},
+		{"wide printf", `https://x/` + strings.Repeat(`{{printf "%0999999d" 0}}`, 2000), "renders to more than"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := "publisher:\n  landingPage: " + strconv.Quote(tt.value) + "\n  webhook: https://x/w\n"
+			done := make(chan error, 1)
+			go func() {
+				_, err := Parse([]byte(doc), "target.yaml")
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				checkErrs(t, err, []wantErr{{2, "publisher.landingPage", tt.problem, "templates here only fill in values"}})
+			case <-time.After(5 * time.Second):
+				t.Fatal("Parse still running after 5 s")
+			}
+		})
+	}
+	// A run renders probe and action URLs again, per subscription.
+	if _, err := RenderURL(`https://x/{{range 100000000000}}{{end}}`, sampleVars, sampleSub); err == nil ||
+		!strings.Contains(err.Error(), "{{range}} is not allowed") {
+		t.Errorf("RenderURL with a loop: %v", err)
+	}
+	// What templates are for still works: values, pipes, if/with/else.
+	ok := "publisher:\n  landingPage: \"https://x:{{.PublisherPort}}/{{if .ClientID}}p{{else}}d{{end}}/{{.TenantID | urlquery}}\"\n  webhook: https://x/w\n"
+	if _, err := Parse([]byte(ok), "target.yaml"); err != nil {
+		t.Errorf("plain templates refused: %v", err)
 	}
 }

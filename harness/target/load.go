@@ -42,14 +42,16 @@ func Parse(data []byte, source string) (*Config, error) { return parse(data, sou
 func parse(data []byte, source string, checkFiles bool) (*Config, error) {
 	k := &checker{source: source, failed: map[string]bool{}}
 
+	docs := yaml.NewDecoder(bytes.NewReader(data))
 	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
+	if err := docs.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
 		return nil, Errors{k.syntax(err)}
 	}
 	if root.Kind == 0 || len(root.Content) == 0 {
 		return nil, Errors{{Source: source, Problem: "the file is empty", Fix: exampleHint}}
 	}
 	k.ix = newIndex(&root)
+	k.oneDocument(docs)
 
 	var c Config
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -77,6 +79,22 @@ func parse(data []byte, source string, checkFiles bool) (*Config, error) {
 		return nil, k.errs.sorted()
 	}
 	return &c, nil
+}
+
+// oneDocument refuses what follows the first document: yaml.v3 decodes
+// only the first, so a second "---" would silently drop everything after it.
+func (k *checker) oneDocument(docs *yaml.Decoder) {
+	var next yaml.Node
+	err := docs.Decode(&next)
+	switch {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		k.errs = append(k.errs, k.syntax(err))
+	default:
+		k.errs = append(k.errs, &Error{Source: k.source, Line: next.Line,
+			Problem: `a second YAML document starts here ("---"); a target file is one document and the harness would ignore this one`,
+			Fix:     `remove this "---" and what follows it, or merge what follows into the first document`})
+	}
 }
 
 // index remembers where each dotted path was written, so problems found in

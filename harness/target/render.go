@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"text/template"
 )
 
 // Vars are the values known once per run that templates in a target file
@@ -186,15 +185,11 @@ func RenderURL(tmpl string, v Vars, s SubVars) (string, error) {
 }
 
 func execute(name, text string, data any) (string, error) {
-	t, err := template.New(name).Option("missingkey=error").Parse(text)
+	t, err := parseTemplate(name, text, true)
 	if err != nil {
 		return "", err
 	}
-	var b strings.Builder
-	if err := t.Execute(&b, data); err != nil {
-		return "", err
-	}
-	return b.String(), nil
+	return render(t, data)
 }
 
 // renderPartial executes the parts of a template that use only Vars and
@@ -203,7 +198,7 @@ func renderPartial(text string, v Vars) (string, error) {
 	if !subVarRE.MatchString(text) {
 		return execute("url", text, v)
 	}
-	t, err := template.New("url").Parse(text)
+	t, err := parseTemplate("url", text, false)
 	if err != nil {
 		return "", err
 	}

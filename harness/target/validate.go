@@ -1,6 +1,7 @@
 package target
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -8,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/template"
 	"time"
 )
 
@@ -240,15 +240,22 @@ func (k *checker) template(t templated) {
 	if t.sub {
 		data = urlData{sampleVars, sampleSub}
 	}
-	tmpl, err := template.New(t.path).Option("missingkey=error").Parse(text)
-	if err != nil {
+	tmpl, err := parseTemplate(t.path, text, true)
+	var limit *limitError
+	switch {
+	case errors.As(err, &limit):
+		k.add(t.path, limit.problem, templateFix)
+		return
+	case err != nil:
 		k.add(t.path, "bad template: "+trimTemplateErr(err, t.path), "templates look like {{.PublisherPort}}")
 		return
 	}
-	var b strings.Builder
-	if err := tmpl.Execute(&b, data); err != nil {
+	rendered, err := render(tmpl, data)
+	if err != nil {
 		m := fieldRE.FindStringSubmatch(err.Error())
 		switch {
+		case errors.Is(err, errTooLong):
+			k.add(t.path, errTooLong.Error(), templateFix)
 		case m != nil && slices.Contains(varNames, m[1]):
 			k.add(t.path, fmt.Sprintf("{{.%s}} is only known per subscription", m[1]), "use it in publisher.probe.url and publisher.actions.*.url only")
 		case m != nil:
@@ -263,7 +270,7 @@ func (k *checker) template(t templated) {
 		return
 	}
 	if t.url {
-		k.url(t.path, text, b.String())
+		k.url(t.path, text, rendered)
 	}
 }
 
