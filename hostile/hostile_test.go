@@ -117,6 +117,15 @@ func TestHostilePublishers(t *testing.T) {
 				t.Errorf("publisher.log lacks the crash's output")
 			}
 		}},
+		{mode: "bad-action", exit: 1, check: func(t *testing.T, r *result) {
+			// The page's form action does not parse: the cause names it
+			// (no panic, no "could not be opened").
+			if !strings.Contains(r.output, "gave the visitor a URL it cannot follow") ||
+				!strings.Contains(r.output, `form action "//::1/activate" is not a URL`) ||
+				strings.Contains(r.output, "PANICKED") || strings.Contains(r.output, "[PANICKED]") {
+				t.Errorf("the cause does not name the form action:\n%s", tail(r.output))
+			}
+		}},
 		{mode: "fork", exit: 1},
 		{mode: "setsid", exit: 1, check: func(t *testing.T, r *result) {
 			if !strings.Contains(r.output, "left its process group") {

@@ -282,7 +282,7 @@ func (f *flow) visit(token string) driver.Visit {
 	if err != nil {
 		// The error is the cause: it goes on the first line, which JUnit
 		// and the summary show.
-		fail("the landing page could not be opened: " + err.Error())
+		fail(visitFailure(err))
 	}
 	return v
 }

@@ -2,6 +2,7 @@ package suites
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -158,8 +159,7 @@ func probeFoundation(ctx context.Context) *foundationResult {
 	}
 	switch {
 	case verr != nil:
-		r.cause = setupCause("the landing page could not be opened: "+verr.Error(),
-			"check publisher.landingPage in the target file and that the app is up")
+		r.cause = setupCause(visitFailure(verr), visitFix(verr))
 	default:
 		r.cause = violationFor("FUL-ACTIVATE-04", p.SubscriptionID,
 			"a purchase the customer configured on the landing page was never activated",
@@ -175,6 +175,23 @@ func probeFoundation(ctx context.Context) *foundationResult {
 
 // setupCause is a root cause that is the run's set-up, not the app's
 // contract: the target file or the offers.
+// visitFailure says why the visitor stopped: the page could not be
+// opened, or it was opened and gave the visitor a URL it could not follow
+// (a form action or redirect the app wrote).
+func visitFailure(err error) string {
+	if ue := (*driver.URLError)(nil); errors.As(err, &ue) {
+		return "the landing page opened, but gave the visitor a URL it cannot follow: " + err.Error()
+	}
+	return "the landing page could not be opened: " + err.Error()
+}
+
+func visitFix(err error) string {
+	if ue := (*driver.URLError)(nil); errors.As(err, &ue) {
+		return "make every form action and redirect on the landing page an http or https URL a browser can follow"
+	}
+	return "check publisher.landingPage in the target file and that the app is up"
+}
+
 func setupCause(summary, fix string) violation.Violation {
 	return violation.Violation{Rule: "SETUP", Severity: violation.Error, Summary: summary, Fix: fix}
 }
@@ -277,7 +294,7 @@ func (f *flow) diagnose(p marketplace.Purchase, v driver.Visit, verr error, actS
 	var b strings.Builder
 	fmt.Fprintf(&b, "Where the flow stopped (purchase of %s, subscription %s):\n", p.Subscription.PlanID, p.SubscriptionID)
 	if verr != nil {
-		fmt.Fprintf(&b, "- the landing page could not be opened: %v\n", verr)
+		fmt.Fprintf(&b, "- %s\n", visitFailure(verr))
 	} else {
 		fmt.Fprintf(&b, "- the landing page answered %d (%d bytes)", v.Landing.Status, len(v.Landing.Body))
 		switch {
@@ -377,7 +394,7 @@ func (f *flow) buyForWebhook(req marketplace.PurchaseRequest) marketplace.Purcha
 	AddReportEntry("activated on behalf", note)
 	By(note)
 	if _, err := env.Visitor.Visit(f.ctx, env.Target.Publisher.LandingPage, p.Token); err != nil {
-		By("the landing page could not be opened: " + err.Error())
+		By(visitFailure(err))
 	}
 	f.awaitQuiet(300 * time.Millisecond)
 	if _, err := env.MS.Marketplace.ActivateOnBehalf(p.SubscriptionID); err != nil {
