@@ -271,19 +271,10 @@ func visitorFor(t *target.Config, c *http.Client) (driver.Visitor, error) {
 // every app the fake Entra ID knows and every purchase token the
 // marketplace issued.
 func (e *Env) Secrets() []report.Secret {
-	var out []report.Secret
 	if e.MS == nil {
 		return nil
 	}
-	for _, a := range e.MS.Identity.Apps() {
-		if a.Secret != "" {
-			out = append(out, report.Secret{Name: "client secret", Value: a.Secret})
-		}
-	}
-	for _, t := range e.MS.Marketplace.PurchaseTokens() {
-		out = append(out, report.Secret{Name: "purchase token", Value: t})
-	}
-	return out
+	return e.MS.Secrets()
 }
 
 // Redactor hides the run's secrets known so far (Secrets) and secrets by

@@ -144,7 +144,7 @@ func writeNotStarted(o Options, cfg Config, e *Env, why error, interrupted bool)
 	}
 	now := time.Now()
 	gr := types.Report{SuiteDescription: suiteName, StartTime: now, EndTime: now, SpecialSuiteFailureReasons: []string{reason}}
-	d := report.RunData{ToolVersion: o.ToolVersion, Interrupted: true, Reason: reason}
+	d := report.RunData{ToolVersion: o.ToolVersion, Interrupted: interrupted, NotStarted: !interrupted, Reason: reason}
 	if cfg.Target != nil {
 		d.Target = cfg.Target.Source
 	}

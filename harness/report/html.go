@@ -88,6 +88,8 @@ func bannerText(r *Report) string {
 			s += fmt.Sprintf(" (%d blocked)", t.Blocked)
 		}
 		return s + ", " + plural(len(r.Causes), "cause", "causes")
+	case NotStarted:
+		return "✗ The run did not start — no spec ran"
 	case Interrupted:
 		if t.Blocked > 0 {
 			return fmt.Sprintf("⚠ Interrupted — %d passed, %d failed, %d blocked before the run stopped", t.Passed, t.Failed, t.Blocked)
@@ -102,6 +104,8 @@ func bannerText(r *Report) string {
 
 func verdictText(r *Report) string {
 	switch r.Verdict {
+	case NotStarted:
+		return "Did not start"
 	case Interrupted:
 		return "Interrupted"
 	case Failed:

@@ -29,7 +29,10 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		orDash(r.Target), formatDuration(r.DurationMs), r.Started.Format(time.RFC3339), r.Seed, r.ToolVersion)
 	if r.Reason != "" {
 		label := "Note"
-		if r.Interrupted {
+		switch {
+		case r.Verdict == NotStarted:
+			label = "Why"
+		case r.Interrupted:
 			label = "Interrupted"
 		}
 		fmt.Fprintf(&b, "> **%s:** %s\n\n", label, mdInline(r.Reason))
@@ -158,6 +161,8 @@ func plural(n int, one, many string) string {
 func verdictLine(r *Report) string {
 	t := r.Totals
 	switch r.Verdict {
+	case NotStarted:
+		return "❌ saasconform: the run did not start — no spec ran"
 	case Interrupted:
 		if t.Blocked > 0 {
 			return fmt.Sprintf("⚠️ saasconform: interrupted — %d passed, %d failed, %d blocked before it stopped", t.Passed, t.Failed, t.Blocked)

@@ -71,6 +71,7 @@ const (
 	Passed      Verdict = "passed"      // every spec that ran passed
 	Failed      Verdict = "failed"      // a spec failed or was blocked
 	Interrupted Verdict = "interrupted" // the run was cut short; what ran is reported
+	NotStarted  Verdict = "not started" // the run stopped before any spec: the app or a fake did not start
 )
 
 // Totals count the specs by outcome and the violations by severity.
@@ -289,7 +290,8 @@ type RunData struct {
 	Deliveries   []driver.Delivery
 	PublisherLog []byte
 	Interrupted  bool
-	Reason       string // why it was interrupted, or "" (Ginkgo's own reasons are added)
+	NotStarted   bool   // the run never reached its specs (Reason says why); not set when interrupted
+	Reason       string // why it was interrupted or did not start, or "" (Ginkgo's own reasons are added)
 	// State counts the comparisons of the app's own view with Microsoft's.
 	State StateChecks
 	// Secrets are the run's secrets (client secrets, purchase tokens):
@@ -423,6 +425,8 @@ func Build(r types.Report, d RunData) *Report {
 	out.PublisherLog = buildLog(rd, d.PublisherLog)
 
 	switch {
+	case d.NotStarted && !d.Interrupted:
+		out.Verdict = NotStarted
 	case out.Interrupted:
 		out.Verdict = Interrupted
 	case out.Totals.Failed > 0 || out.Totals.Blocked > 0:

@@ -25,6 +25,7 @@ import (
 	"github.com/saasconform/saasconform/harness/driver"
 	"github.com/saasconform/saasconform/harness/marketplace"
 	"github.com/saasconform/saasconform/harness/microsoft"
+	"github.com/saasconform/saasconform/harness/report"
 	"github.com/saasconform/saasconform/harness/statefile"
 	"github.com/saasconform/saasconform/harness/tlsca"
 	"github.com/saasconform/saasconform/harness/violation"
@@ -248,7 +249,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	ctrl.Close()
 	out.close()
 	if f.violations != "" {
-		if err := side.Log.WriteFile(f.violations, ""); err != nil {
+		// Secrets are hidden here as in run's reports: by shape and, for
+		// the session's own client secrets and purchase tokens, by value.
+		if err := side.Log.WriteFileFunc(f.violations, "", report.NewRedactor(side.Secrets()...).RedactViolation); err != nil {
 			fmt.Fprintf(stderr, "saasconform serve: %v\n", err)
 			return ExitSetup
 		}

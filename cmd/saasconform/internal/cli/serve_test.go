@@ -93,10 +93,17 @@ func TestServeRunsUntilCancelled(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	client.CloseIdleConnections()
 	if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("unauthenticated GET: %d", resp.StatusCode)
 	}
+	// A purchase token in a URL the fake records: the violations file must
+	// not keep it.
+	resp, err = client.Get(market + "/api/saas/subscriptions/resolve?api-version=2018-08-31&token=" + url.QueryEscape(buy.Token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	client.CloseIdleConnections()
 	for deadline := time.Now().Add(5 * time.Second); !regexp.MustCompile(`(?m)^violation \S+: .+`).MatchString(stdout.String()); {
 		if time.Now().After(deadline) {
 			t.Fatalf("no violation line printed:\n%s", stdout.String())
@@ -127,6 +134,10 @@ func TestServeRunsUntilCancelled(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(dir, "violations.json")); err != nil || json.Unmarshal(b, &vf) != nil ||
 		vf.Count == 0 || len(vf.Violations) != vf.Count {
 		t.Errorf("-violations file after stop: %v %+v", err, vf)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "violations.json")); strings.Contains(string(b), buy.Token) ||
+		strings.Contains(string(b), url.QueryEscape(buy.Token)) {
+		t.Errorf("the -violations file holds the purchase token:\n%s", b)
 	}
 	if _, err := os.Stat(filepath.Join(dir)); err != nil {
 		t.Errorf("-ca-dir removed: %v", err)
