@@ -120,6 +120,9 @@ type planDoc struct {
 	MaxQuantity           *int64         `yaml:"maxQuantity"`
 	RecurrentBillingTerms []termDoc      `yaml:"recurrentBillingTerms"`
 	MeteringDimensions    []dimensionDoc `yaml:"meteringDimensions"`
+	// AutoActivation is saasconform's own key, not a wire field: the plan
+	// setting Partner Center calls automatic activation (spec/README.md).
+	AutoActivation bool `yaml:"autoActivation"`
 }
 
 type termDoc struct {
@@ -234,7 +237,7 @@ func buildOffer(od offerDoc, i int, loc locator) (Offer, error) {
 		p := Plan{
 			PlanID: pd.PlanID, DisplayName: pd.DisplayName, Description: pd.Description,
 			IsPrivate: pd.IsPrivate, HasFreeTrials: pd.HasFreeTrials, IsPricePerSeat: pd.IsPricePerSeat,
-			IsStopSell: pd.IsStopSell, Market: pd.Market,
+			IsStopSell: pd.IsStopSell, Market: pd.Market, AutoActivation: pd.AutoActivation,
 			MinQuantity: clonePtr(pd.MinQuantity), MaxQuantity: clonePtr(pd.MaxQuantity),
 			PlanComponents: PlanComponents{
 				RecurrentBillingTerms: []RecurrentBillingTerm{},

@@ -125,6 +125,15 @@ func (m *Marketplace) activate(c *call) {
 		c.violate(v)
 	}
 	switch {
+	case s.SaasSubscriptionStatus == Subscribed && r.autoActivated():
+		// The real service refuses it and publishers must shrug it off
+		// (spec/README.md, "activate after automatic activation"): a
+		// warning, so an app that survives the race is not failed for it.
+		v := broke("FUL-ACTIVATE-05", "activate called on a subscription Microsoft activated itself (automatic activation)",
+			"saasSubscriptionStatus", string(Subscribed), string(PendingFulfillmentStart),
+			"don't call activate when resolve or the Subscribe notification shows Subscribed; if you do, treat the 400 as harmless and re-read the subscription")
+		v.Severity = violation.Warning
+		c.violate(v)
 	case s.SaasSubscriptionStatus == Subscribed:
 		c.violate(broke("FUL-ACTIVATE-02", "subscription activated again", "saasSubscriptionStatus", string(Subscribed),
 			string(PendingFulfillmentStart), "activate once; on a revisit (Manage account) check the status resolve returned first"))

@@ -59,11 +59,20 @@ type Purchase struct {
 	SubscriptionID string
 	Token          string
 	Subscription   Subscription
+	// Subscribe is the operation Microsoft made when it activated the
+	// purchase itself (a plan with AutoActivation); nil otherwise.
+	Subscribe *Operation
 }
 
 // Purchase creates a subscription in PendingFulfillmentStart and issues its
 // purchase token, as a customer clicking "Subscribe" then "Configure account"
-// would. It sends no webhook: Microsoft does not notify purchases.
+// would. It sends no webhook: Microsoft does not notify purchases that wait
+// for the publisher's activate call.
+//
+// A plan with AutoActivation is different: Microsoft activates the purchase
+// at once (Subscribed, the term starts now), records a Subscribe operation
+// that has Succeeded, and notifies the publisher with it; the token still
+// resolves, for a "Manage account" visit.
 func (m *Marketplace) Purchase(req PurchaseRequest) (Purchase, error) {
 	if req.Kind < Direct || req.Kind > Test {
 		return Purchase{}, newErr(ErrInvalidArgument, "Kind", req.Kind.String(), "unknown purchase kind")
@@ -168,10 +177,22 @@ func (m *Marketplace) Purchase(req PurchaseRequest) (Purchase, error) {
 	m.st.addSub(r)
 	token := newToken()
 	m.st.tokens.add(token, id, now)
+	var evs []Event
+	var subscribe *Operation
+	if plan.AutoActivation {
+		end := termEnd(now, r.sub.Term.TermUnit)
+		r.sub.SaasSubscriptionStatus = Subscribed
+		r.sub.Term.StartDate, r.sub.Term.EndDate = &now, &end
+		o := m.newOpLocked(r, ActionSubscribe, SourceAzure, r.sub.PlanID, r.sub.Quantity, OpSucceeded, now, 0)
+		evs = append(evs, m.eventLocked(r, o, now))
+		op := cloneOperation(o.op)
+		subscribe = &op
+	}
 	m.touchSub(r)
 	m.touchToken(token)
-	out := Purchase{SubscriptionID: id, Token: token, Subscription: cloneSubscription(r.sub)}
+	out := Purchase{SubscriptionID: id, Token: token, Subscription: cloneSubscription(r.sub), Subscribe: subscribe}
 	m.unlock()
+	m.deliver(evs...)
 	return out, nil
 }
 

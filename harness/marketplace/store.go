@@ -139,6 +139,18 @@ func (s *store) op(subID, opID string) *opRecord {
 	return o
 }
 
+// autoActivated reports whether Microsoft activated the subscription itself
+// (a plan with automatic activation): its operations include a Subscribe.
+// Being derived from the operations, it survives a Restore.
+func (r *subRecord) autoActivated() bool {
+	for _, o := range r.ops {
+		if o.op.Action == ActionSubscribe {
+			return true
+		}
+	}
+	return false
+}
+
 // inProgress returns the subscription's first InProgress operation, if any.
 func (r *subRecord) inProgress() *opRecord {
 	for _, o := range r.ops {

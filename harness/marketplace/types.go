@@ -30,6 +30,9 @@ const (
 	ActionSuspend        Action = "Suspend"
 	ActionReinstate      Action = "Reinstate"
 	ActionRenew          Action = "Renew"
+	// ActionSubscribe is Microsoft activating a purchase of a plan with
+	// automatic activation (spec/README.md, "Subscribe").
+	ActionSubscribe Action = "Subscribe"
 )
 
 // OperationStatus is an operation's status.
@@ -126,6 +129,11 @@ type Plan struct {
 	Market         string         `json:"market"`
 	PlanComponents PlanComponents `json:"planComponents"`
 	SourceOffers   []SourceOffer  `json:"sourceOffers,omitempty"`
+	// AutoActivation is the Partner Center plan setting "automatic
+	// activation": a purchase is Subscribed at once and the publisher gets
+	// a Subscribe notification instead of an activate call. Microsoft's API
+	// has no such field, so it never goes on the wire (spec/README.md).
+	AutoActivation bool `json:"-"`
 }
 
 // PlanComponents lists a plan's prices.
