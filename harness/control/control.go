@@ -79,8 +79,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.sender != nil {
 		s.market.OnEvent(func(ev marketplace.Event) {
-			if ev.Payload.OperationRequestSource != marketplace.SourcePartner {
-				return // customer actions are delivered by the action call
+			// Customer actions are delivered by the action call; the
+			// Subscribe of a plan with automatic activation comes from the
+			// purchase, which has no delivery of its own.
+			if ev.Payload.OperationRequestSource != marketplace.SourcePartner && ev.Payload.Action != marketplace.ActionSubscribe {
+				return
 			}
 			s.mu.Lock()
 			if s.closing {

@@ -440,3 +440,20 @@ func TestPageRefreshesOnlyWhileSomethingIsPending(t *testing.T) {
 		t.Error("the page does not refresh while a change waits for the app")
 	}
 }
+
+func TestAutoActivatedPurchaseNotifiesSubscribe(t *testing.T) {
+	f := start(t, true, "")
+	b := f.buy(t, PurchaseRequest{PlanID: "auto-monthly"})
+	sub, _ := f.side.Marketplace.Subscription(b.SubscriptionID)
+	if sub.SaasSubscriptionStatus != marketplace.Subscribed {
+		t.Fatalf("status %s, want Subscribed at once", sub.SaasSubscriptionStatus)
+	}
+	// The purchase has no delivery of its own: the Subscribe goes out in
+	// the background.
+	f.ctrl.Close() // waits for background deliveries
+	var ds []DeliveryView
+	f.call(t, "GET", "/api/deliveries", nil, &ds)
+	if len(ds) != 1 || ds[0].Action != marketplace.ActionSubscribe || !ds[0].Acked {
+		t.Fatalf("deliveries: %+v", ds)
+	}
+}
