@@ -196,12 +196,15 @@ const (
 	CapWebhookAuth      Capability = "webhookAuth"
 	CapPublisherActions Capability = "publisherActions"
 	CapReconcile        Capability = "reconcile"
+	// CapAutoActivation: the app takes purchases of plans with automatic
+	// activation (a Subscribe notification, no activate call).
+	CapAutoActivation Capability = "autoActivation"
 )
 
 // AllCapabilities returns every capability, in the order of the docs.
 func AllCapabilities() []Capability {
 	return []Capability{CapLanding, CapActivate, CapChangePlan, CapChangeQuantity, CapSuspend, CapReinstate,
-		CapUnsubscribe, CapRenew, CapCSP, CapFreeTrial, CapWebhookAuth, CapPublisherActions, CapReconcile}
+		CapUnsubscribe, CapRenew, CapCSP, CapFreeTrial, CapWebhookAuth, CapPublisherActions, CapReconcile, CapAutoActivation}
 }
 
 // Defaults.

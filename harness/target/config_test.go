@@ -255,7 +255,7 @@ func TestDefaults(t *testing.T) {
 	want := map[string]any{
 		"landing.mode": "http", "confirmForm": true, "inheritEnv": true, "readyTimeout": 60 * time.Second,
 		"stopTimeout": 5 * time.Second, "action method": "POST", "tokenLifetime": 2 * time.Second, "tokenVersion": "v2",
-		"tls": true, "listen": "127.0.0.1:0", "identityListen": "127.0.0.1:0", "pageSize": 100, "capabilities": 13,
+		"tls": true, "listen": "127.0.0.1:0", "identityListen": "127.0.0.1:0", "pageSize": 100, "capabilities": 14,
 		"webhookAck": 10 * time.Second, "flow": 30 * time.Second, "request": 10 * time.Second, "idle": 2 * time.Second,
 		"reports": filepath.Join("dir", "reports"), "dir": "dir", "startDir": "dir", "offers": "",
 	}
@@ -268,7 +268,7 @@ func TestDefaults(t *testing.T) {
 	}
 
 	d := Default()
-	if d.Marketplace.PageSize != 100 || !d.Marketplace.TLS || len(d.Capabilities) != 13 || d.Timeouts.Flow != DefaultFlow {
+	if d.Marketplace.PageSize != 100 || !d.Marketplace.TLS || len(d.Capabilities) != 14 || d.Timeouts.Flow != DefaultFlow {
 		t.Errorf("Default() = %+v", d)
 	}
 }
