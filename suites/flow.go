@@ -207,6 +207,10 @@ type Plans struct {
 	SeatMin    int64
 	SeatMax    int64
 	SeatRefuse int64 // a quantity above rejects.maxSeats within the plan's range, 0 if none
+	// Auto is a plan with automatic activation, "" if none. Microsoft
+	// activates its purchases itself, so it never stands in for another
+	// role: a spec that buys Flat expects to activate it.
+	Auto string
 }
 
 func plans() Plans {
@@ -229,6 +233,10 @@ func plansOf(o marketplace.Offer, rejects target.Rejects) Plans {
 			continue
 		}
 		switch {
+		case pl.AutoActivation:
+			if p.Auto == "" {
+				p.Auto = pl.PlanID
+			}
 		case refused[pl.PlanID]:
 			if p.Refused == "" {
 				p.Refused = pl.PlanID
