@@ -311,3 +311,51 @@ func TestEndToEndReconcileFollowsNextLink(t *testing.T) {
 	}
 	e.noErrors()
 }
+
+func TestEndToEndAutoActivation(t *testing.T) {
+	e := newEnv(t)
+	p := e.publisher(nil)
+	auto := marketplace.PurchaseRequest{PlanID: "auto-monthly"}
+
+	// Microsoft activated the purchase and sends Subscribe: the account is
+	// provisioned from the subscription as Microsoft holds it.
+	buy := e.purchase(auto)
+	if buy.Subscribe == nil {
+		t.Fatal("auto-monthly made no Subscribe operation")
+	}
+	deliver(t, p, *buy.Subscribe, identity.V2)
+	expect(t, p, buy.SubscriptionID, "active", marketplace.Subscribed, func(got probe, sub marketplace.Subscription) bool {
+		return got.Plan == "auto-monthly" && got.CustomerTenant == sub.Beneficiary.TenantID
+	})
+	if e.calls("getSubscription", buy.SubscriptionID) == 0 {
+		t.Fatal("provisioned without reading the subscription")
+	}
+	// "Manage account" with the purchase's token: the account, no activate.
+	if status, body := landingStatus(p, buy); status != http.StatusOK || !strings.Contains(body, "Manage your account") {
+		t.Fatalf("manage visit: %d %s", status, body)
+	}
+
+	// The customer is faster than the notification: the landing visit
+	// provisions the account, and the late Subscribe changes nothing.
+	early := e.purchase(auto)
+	if status, body := landingStatus(p, early); status != http.StatusOK || !strings.Contains(body, "Manage your account") {
+		t.Fatalf("visit before Subscribe: %d %s", status, body)
+	}
+	expect(t, p, early.SubscriptionID, "active", marketplace.Subscribed, nil)
+	deliver(t, p, *early.Subscribe, identity.V2)
+	expect(t, p, early.SubscriptionID, "active", marketplace.Subscribed, nil)
+
+	// Suspend and Unsubscribe work on it like on any other.
+	deliver(t, p, must[marketplace.Operation](t)(e.m.Suspend(buy.SubscriptionID)), identity.V2)
+	expect(t, p, buy.SubscriptionID, "suspended", marketplace.Suspended, nil)
+	deliver(t, p, must[marketplace.Operation](t)(e.m.Unsubscribe(buy.SubscriptionID)), identity.V2)
+	expect(t, p, buy.SubscriptionID, "cancelled", marketplace.Unsubscribed, nil)
+
+	if n := e.calls("activate", ""); n != 0 {
+		t.Fatalf("activate called %d times on automatically activated subscriptions", n)
+	}
+	e.noErrors()
+	if vs := e.log.All(); len(vs) != 0 {
+		t.Fatalf("violations: %v", vs)
+	}
+}

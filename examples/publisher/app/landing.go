@@ -74,6 +74,22 @@ func (a *App) handleLanding(w http.ResponseWriter, r *http.Request) {
 			// MISTAKE-03: activates on every visit.
 			_ = a.api.Activate(ctx, res.ID, activateRequest{PlanID: res.PlanID, Quantity: res.Quantity})
 		}
+		acc, known := a.store.Account(res.ID)
+		if !known || acc.State == StatePending {
+			// Active, yet not activated through this page: a plan with
+			// automatic activation, whose Subscribe notification may not
+			// have arrived yet. Provision it; Microsoft already activated it.
+			a.provisionActive(res.Subscription)
+			acc, _ = a.store.Account(res.ID)
+		}
+		if a.mistake == ActivateAfterAuto && acc.AutoActivated && res.Subscription.SaasSubscriptionStatus == statusSubscribed {
+			// MISTAKE: activates what Microsoft activated, and shows the
+			// refusal to the customer as an error.
+			if err := a.api.Activate(ctx, res.ID, activateRequest{PlanID: res.PlanID, Quantity: res.Quantity}); err != nil {
+				a.apiFailure(w, "We couldn't activate your subscription", err)
+				return
+			}
+		}
 		a.renderManage(w, pg, res.Subscription.SaasSubscriptionStatus)
 	case statusPending:
 		a.store.SaveResolution(Resolution{

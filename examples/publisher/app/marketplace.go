@@ -38,6 +38,7 @@ const (
 	actionReinstate      = "Reinstate"
 	actionRenew          = "Renew"
 	actionUnsubscribe    = "Unsubscribe"
+	actionSubscribe      = "Subscribe" // a plan with automatic activation was bought
 
 	opInProgress = "InProgress"
 	opSucceeded  = "Succeeded"

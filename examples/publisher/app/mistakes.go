@@ -49,6 +49,8 @@ const (
 	ResolveFromBrowser      Mistake = "resolve-from-browser"
 	ChangeWithoutChecking   Mistake = "change-without-checking"
 	PartnerNoticeApplied    Mistake = "partner-notice-applied"
+	IgnoreSubscribe         Mistake = "ignore-subscribe"
+	ActivateAfterAuto       Mistake = "activate-after-auto"
 )
 
 // MistakeInfo describes one mistake: the table main's help and the README
@@ -96,6 +98,8 @@ var Mistakes = []MistakeInfo{
 	{ResolveFromBrowser, "MISTAKE-22", "FUL-API-03", "the landing page's script calls resolve from the browser with fetch()", "a marketplace call with an Origin header during a real browser visit"},
 	{PartnerNoticeApplied, "MISTAKE-16", "FUL-UPDATE-02, STATE-06", "its admin flow follows Operation-Location correctly, but its webhook applies the notification of its own change even when the operation failed", "probe shows the change a moment after Microsoft's operation failed, when the Partner notification arrives"},
 	{ChangeWithoutChecking, "—", "STATE-02, FUL-UPDATE-03", "asks Microsoft for any change its admin requests, whatever the subscription's state or allowedCustomerOperations", "PATCH of a Suspended subscription, or of a CSP subscription that allows only Read; 400"},
+	{IgnoreSubscribe, "—", "WH-SUBSCRIBE-01", "acknowledges a Subscribe notification but provisions nothing, waiting for a landing visit that need never come", "probe has no account for a subscription Microsoft activated itself"},
+	{ActivateAfterAuto, "—", "FUL-ACTIVATE-05, FUL-RESOLVE-02", "a Manage-account visit to a subscription Microsoft activated itself calls activate, and shows the refusal to the customer as an error page", "activate on an auto-activated subscription (a warning alone), then the landing page answers 502"},
 }
 
 // ParseMistake returns the mistake named s; "" is the correct publisher.

@@ -341,6 +341,23 @@ func TestMistakesAreVisibleFromOutside(t *testing.T) {
 				t.Fatalf("status %d", status)
 			}
 		}},
+		{mistake: app.IgnoreSubscribe, run: func(t *testing.T, e *env, p *pub) {
+			buy := e.purchase(marketplace.PurchaseRequest{PlanID: "auto-monthly"})
+			mustDeliver(t, p, *buy.Subscribe, http.StatusOK)
+			p.a.Close() // drain the worker
+			if got, ok := p.probe(buy.SubscriptionID); ok {
+				t.Fatalf("provisioned all the same: %s", fmtState(got, ok))
+			}
+		}},
+		{mistake: app.ActivateAfterAuto, run: func(t *testing.T, e *env, p *pub) {
+			buy := e.purchase(marketplace.PurchaseRequest{PlanID: "auto-monthly"})
+			mustDeliver(t, p, *buy.Subscribe, http.StatusOK)
+			expect(t, p, buy.SubscriptionID, "active", marketplace.Subscribed, nil)
+			if status, _ := landingStatus(p, buy); status != http.StatusBadGateway {
+				t.Fatalf("manage visit: %d, want the refusal shown as 502", status)
+			}
+			e.wantRule("FUL-ACTIVATE-05")
+		}},
 		{mistake: app.ResolveFromBrowser, run: func(t *testing.T, e *env, p *pub) {
 			buy := e.purchase(flat)
 			status, body := landingStatus(p, buy)

@@ -59,6 +59,10 @@ type Account struct {
 	// Provisioned is false for subscriptions reconcile found that never went
 	// through our landing page.
 	Provisioned bool
+	// AutoActivated records that Microsoft activated the subscription
+	// itself (a plan with automatic activation): we provisioned it from a
+	// Subscribe notification or a landing visit, and never activate it.
+	AutoActivated bool
 	// DataDeleted records that the customer's data is gone. A correct
 	// publisher only deletes after Unsubscribe, never on Suspend.
 	DataDeleted bool

@@ -143,12 +143,57 @@ func (a *App) process(ctx context.Context, j job) error {
 		// Deprovision, but keep the record (and whatever the law requires).
 		a.store.UpdateAccount(op.SubscriptionID, func(acc *Account) { acc.State = StateCancelled })
 		log.Info("unsubscribed: account deprovisioned")
+	case actionSubscribe:
+		if op.Status != opSucceeded {
+			return nil
+		}
+		if a.mistake == IgnoreSubscribe {
+			// MISTAKE: waits for a landing visit that need never come.
+			log.Info("subscribe: nothing done")
+			return nil
+		}
+		return a.onSubscribe(ctx, op, log)
 	default:
-		// Transfer, Subscribe or anything Microsoft adds later: not ours to
-		// act on, but never a reason to fail the webhook.
+		// Transfer or anything Microsoft adds later: not ours to act on,
+		// but never a reason to fail the webhook.
 		log.Info("ignoring an action this publisher does not handle")
 	}
 	return nil
+}
+
+// onSubscribe provisions a subscription Microsoft activated itself (a plan
+// with automatic activation). Nothing is answered: Microsoft waits for no
+// PATCH and no activate call. What to provision comes from the
+// subscription as Microsoft holds it, not from the payload.
+func (a *App) onSubscribe(ctx context.Context, op operation, log *slog.Logger) error {
+	sub, err := a.api.GetSubscription(ctx, op.SubscriptionID)
+	if err != nil {
+		return fmt.Errorf("GET subscription: %w", err)
+	}
+	a.provisionActive(sub)
+	log.Info("subscribe: account provisioned", "plan", sub.PlanID, "state", stateFor(sub.SaasSubscriptionStatus))
+	return nil
+}
+
+// provisionActive creates (or brings up to date) the account of a
+// subscription Microsoft activated itself, keyed on the beneficiary.
+func (a *App) provisionActive(sub subscription) {
+	state := stateFor(sub.SaasSubscriptionStatus)
+	if _, ok := a.store.UpdateAccount(sub.ID, func(acc *Account) {
+		if acc.State == StatePending {
+			acc.State = state
+		}
+		acc.Plan, acc.Seats, acc.Provisioned, acc.AutoActivated = sub.PlanID, clonePtr(sub.Quantity), true, true
+		acc.AllowedOperations = sub.AllowedCustomerOperations
+	}); ok {
+		return
+	}
+	a.store.SaveAccount(Account{
+		SubscriptionID: sub.ID, CustomerTenant: sub.Beneficiary.TenantID, CustomerEmail: sub.Beneficiary.EmailID,
+		PurchaserTenant: sub.Purchaser.TenantID, PurchaserEmail: sub.Purchaser.EmailID,
+		OfferID: sub.OfferID, Plan: sub.PlanID, Seats: clonePtr(sub.Quantity), State: state,
+		Provisioned: true, AutoActivated: true, AllowedOperations: sub.AllowedCustomerOperations,
+	})
 }
 
 // onChange handles ChangePlan and ChangeQuantity.
