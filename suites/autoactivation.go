@@ -11,7 +11,6 @@ import (
 	"github.com/saasconform/saasconform/harness/driver"
 	"github.com/saasconform/saasconform/harness/marketplace"
 	"github.com/saasconform/saasconform/harness/target"
-	"github.com/saasconform/saasconform/harness/violation"
 	"github.com/saasconform/saasconform/spec"
 )
 
@@ -114,16 +113,38 @@ func (f *flow) expectSubscribed(p marketplace.Purchase) {
 		f.expectAcked(d)
 	}
 	f.expectReadsSubscription(p.SubscriptionID, op.ID)
-	f.blamedView(p.SubscriptionID, "after Subscribe", func(s marketplace.Subscription, v driver.View) *violation.Violation {
-		if v.Status == string(marketplace.Subscribed) && (!v.Known["planId"] || v.PlanID == s.PlanID) {
-			return nil
+	f.expectProvisioned(p.SubscriptionID)
+}
+
+// expectProvisioned waits until the app's view matches Microsoft's after a
+// Subscribe. An app with no active account on the purchased plan (the probe
+// does not know the subscription, or shows it otherwise) breaks
+// WH-SUBSCRIBE-01 as well as STATE-06.
+func (f *flow) expectProvisioned(subID string) {
+	GinkgoHelper()
+	if env.Probe == nil {
+		f.viewUnchecked()
+		return
+	}
+	gap, why := f.viewGap(subID, false)
+	if gap == nil {
+		env.noteView(false)
+		return
+	}
+	s := f.sub(subID)
+	v, err := env.Probe.Read(f.ctx, subID)
+	if err != nil || v.Status != string(marketplace.Subscribed) || (v.Known["planId"] && v.PlanID != s.PlanID) {
+		got := fmt.Sprintf("publisher status %q, plan %q", v.RawStatus, v.PlanID)
+		if err != nil {
+			got = err.Error()
 		}
-		nv := violationFor("WH-SUBSCRIBE-01", p.SubscriptionID,
+		f.record(violationFor("WH-SUBSCRIBE-01", subID,
 			"the app did not provision the account of a subscription Microsoft activated itself",
-			fmt.Sprintf("publisher status %q, plan %q", v.RawStatus, v.PlanID), "Subscribed on plan "+s.PlanID,
-			"on Subscribe, GET the subscription and provision the account from it: no landing visit or activate call will follow")
-		return &nv
-	})
+			got, "Subscribed on plan "+s.PlanID,
+			"on Subscribe, GET the subscription and provision the account from it: no landing visit or activate call will follow"))
+		why += "; WH-SUBSCRIBE-01: the account was not provisioned"
+	}
+	f.failView(subID, "after Subscribe", gap, why)
 }
 
 // expectReadsSubscription waits until the app has read, after a Subscribe
