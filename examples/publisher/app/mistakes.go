@@ -17,7 +17,7 @@ const NoMistake Mistake = ""
 // The mistakes, by switch name.
 const (
 	DecodeTokenTwice        Mistake = "decode-token-twice"
-	ActivateWithoutPlan     Mistake = "activate-without-plan"
+	ActivateWrongPlan       Mistake = "activate-wrong-plan"
 	ActivateWrongQuantity   Mistake = "activate-wrong-quantity"
 	ActivateOnRevisit       Mistake = "activate-on-revisit"
 	ActivateFromReconcile   Mistake = "activate-from-reconcile"
@@ -64,7 +64,7 @@ type MistakeInfo struct {
 // Mistakes lists every switch, in CONTRACT.md order.
 var Mistakes = []MistakeInfo{
 	{DecodeTokenTwice, "MISTAKE-01", "FUL-RESOLVE-01", "URL-decodes the landing-page token once more before resolving", "resolve receives the token with '+' turned into ' ' and answers 400"},
-	{ActivateWithoutPlan, "MISTAKE-02", "FUL-ACTIVATE-01", "activates with an empty body {}", "activate body has no planId; 400"},
+	{ActivateWrongPlan, "MISTAKE-02", "FUL-ACTIVATE-01", "activates with a hard-coded planId \"standard\" instead of the one resolve returned", "activate planId differs from the resolved one; 400"},
 	{ActivateWrongQuantity, "MISTAKE-02", "FUL-ACTIVATE-01", "activates a per-seat plan with the purchased quantity + 1", "activate quantity differs from the resolved one; 400"},
 	{ActivateOnRevisit, "MISTAKE-03", "FUL-ACTIVATE-02", "a Manage-account visit to a Subscribed subscription calls activate again", "a second activate call for an active subscription"},
 	{ActivateFromReconcile, "MISTAKE-04", "FUL-ACTIVATE-02", "reconcile activates every PendingFulfillmentStart subscription it lists, never resolving", "activate for a subscription never resolved"},

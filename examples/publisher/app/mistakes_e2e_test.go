@@ -90,7 +90,7 @@ func TestMistakesAreVisibleFromOutside(t *testing.T) {
 			}
 			e.wantRule("FUL-RESOLVE-01")
 		}},
-		{mistake: app.ActivateWithoutPlan, run: func(t *testing.T, e *env, p *pub) {
+		{mistake: app.ActivateWrongPlan, run: func(t *testing.T, e *env, p *pub) {
 			buy := e.purchase(flat)
 			landingStatus(p, buy)
 			if status, _ := confirm(p, buy); status != http.StatusBadGateway {
