@@ -49,6 +49,7 @@ const (
 	ResolveFromBrowser      Mistake = "resolve-from-browser"
 	ChangeWithoutChecking   Mistake = "change-without-checking"
 	PartnerNoticeApplied    Mistake = "partner-notice-applied"
+	UnknownActionCrashes    Mistake = "unknown-action-crashes"
 )
 
 // MistakeInfo describes one mistake: the table main's help and the README
@@ -90,6 +91,7 @@ var Mistakes = []MistakeInfo{
 	{IgnoreOperationLocation, "MISTAKE-16", "FUL-UPDATE-02", "after 202 updates its own view at once and never polls Operation-Location", "no GET operation after 202; probe changed although the operation failed"},
 	{FirstPageOnly, "MISTAKE-17", "FUL-LIST-01", "reconcile reads only the first page of subscriptions", "no request with continuationToken"},
 	{StrictWebhookJSON, "MISTAKE-18", "WH-PAYLOAD-02", "decodes webhooks with DisallowUnknownFields", "a payload with an extra field gets 400"},
+	{UnknownActionCrashes, "MISTAKE-18", "WH-PAYLOAD-03", "reads the webhook's action into a closed enum of the six documented actions and fails on any other", "a Transfer or future-action notification gets 500"},
 	{DuplicateWebhookApplied, "MISTAKE-19", "WH-IDEMP-01, FUL-OP-01", "processes every delivery again, including a second PATCH of the operation", "second PATCH of a final operation (409); renewals counted twice"},
 	{CSPKeyPurchaser, "MISTAKE-20", "STATE-06", "keys the account on the purchaser tenant instead of the beneficiary's", "probe customerTenant is the CSP's tenant"},
 	{ExpiredToken500, "MISTAKE-21", "FUL-RESOLVE-03", "shows an invalid or expired landing token as a server error", "landing page answers 500"},
