@@ -135,7 +135,13 @@ func TestViolationKinds(t *testing.T) {
 		{name: "request id missing", call: call{method: "GET", target: sub + v, header: map[string]string{"x-ms-requestid": ""}}, status: 200, rule: "FUL-API-04", severity: violation.Warning, reaches: true},
 		{name: "correlation id not a guid", call: call{method: "GET", target: sub + v, header: map[string]string{"x-ms-correlationid": "abc"}}, status: 200, rule: "FUL-API-04", severity: violation.Warning, reaches: true},
 		{name: "resolve without token", call: call{method: "POST", target: "/api/saas/subscriptions/resolve" + v}, status: 400, rule: "FUL-RESOLVE-01"},
-		{name: "activate without planId", call: call{method: "POST", target: sub + "/activate" + v, body: `{"quantity":3}`}, status: 400, rule: "FUL-ACTIVATE-01", inMessage: "planId"},
+		// The current docs need only the subscription id: the contract lets
+		// a body without planId through, and the fake warns about it.
+		{name: "activate without planId", call: call{method: "POST", target: sub + "/activate" + v, body: `{"quantity":3}`}, status: 200, reaches: true},
+		{name: "activate with {}", call: call{method: "POST", target: sub + "/activate" + v, body: `{}`}, status: 200, reaches: true},
+		{name: "activate with no body", call: call{method: "POST", target: sub + "/activate" + v}, status: 200, reaches: true},
+		{name: "activate with no body, JSON content type", call: call{method: "POST", target: sub + "/activate" + v, header: map[string]string{"Content-Type": "application/json"}}, status: 200, reaches: true},
+		{name: "activate with empty planId", call: call{method: "POST", target: sub + "/activate" + v, body: `{"planId":""}`}, status: 400, rule: "FUL-ACTIVATE-01", inMessage: "body.planId"},
 		{name: "activate wrong type", call: call{method: "POST", target: sub + "/activate" + v, body: `{"planId":"basic","quantity":"five"}`}, status: 400, rule: "FUL-ACTIVATE-01", inMessage: "body.quantity"},
 		{name: "activate malformed JSON", call: call{method: "POST", target: sub + "/activate" + v, body: `{"planId":`}, status: 400, rule: "FUL-ACTIVATE-01"},
 		{name: "activate unknown field", call: call{method: "POST", target: sub + "/activate" + v, body: `{"planId":"basic","seats":3}`}, status: 200, rule: "FUL-API-05", severity: violation.Warning, reaches: true, inMessage: "body.seats"},

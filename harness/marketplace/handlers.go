@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/saasconform/saasconform/harness/violation"
 )
@@ -89,32 +91,29 @@ func (m *Marketplace) activate(c *call) {
 		c.fail(http.StatusBadRequest, "BadArgument", "saasSubscriptionStatus", "the subscription is Suspended")
 		return
 	}
-	var req ActivateRequest
+	// Absent fields are told apart from wrong ones: the current docs need
+	// only the subscription id, so a missing planId or quantity warns, while
+	// a value other than the purchased one is an error (spec/README.md).
+	var req struct {
+		PlanID   *string `json:"planId"`
+		Quantity *int64  `json:"quantity"`
+	}
 	if err := c.decode(&req); err != nil {
 		c.fail(http.StatusBadRequest, "BadArgument", "body", "the body is not valid JSON: "+err.Error())
 		return
-	}
-	bad := false
-	switch {
-	case req.PlanID == "":
-		c.violate(broke("FUL-ACTIVATE-01", "activate without planId", "body.planId", "", s.PlanID,
-			"send the planId that resolve returned"))
-		bad = true
-	case req.PlanID != s.PlanID:
-		c.violate(broke("FUL-ACTIVATE-01", "activate with a planId other than the purchased one", "body.planId", req.PlanID, s.PlanID,
-			"send the planId that resolve returned"))
-		bad = true
 	}
 	perSeat := false
 	if p := m.cfg.catalog.plan(s.OfferID, s.PlanID); p != nil {
 		perSeat = p.IsPricePerSeat
 	}
-	switch {
-	case perSeat && req.Quantity == nil:
-		c.violate(broke("FUL-ACTIVATE-01", "activate without quantity for a per-seat plan", "body.quantity", "", fmtQty(s.Quantity),
-			"send the quantity that resolve returned"))
+	bad := false
+	if req.PlanID != nil && *req.PlanID != s.PlanID {
+		c.violate(broke("FUL-ACTIVATE-01", "activate with a planId other than the purchased one", "body.planId", *req.PlanID, s.PlanID,
+			"send the planId that resolve returned"))
 		bad = true
-	case perSeat && (s.Quantity == nil || *req.Quantity != *s.Quantity):
+	}
+	switch {
+	case perSeat && req.Quantity != nil && (s.Quantity == nil || *req.Quantity != *s.Quantity):
 		c.violate(broke("FUL-ACTIVATE-01", "activate with a quantity other than the purchased one", "body.quantity",
 			fmtQty(req.Quantity), fmtQty(s.Quantity), "send the quantity that resolve returned"))
 		bad = true
@@ -122,6 +121,9 @@ func (m *Marketplace) activate(c *call) {
 		v := broke("FUL-ACTIVATE-01", "activate with a quantity for a flat-rate plan", "body.quantity", fmtQty(req.Quantity), "",
 			"omit quantity for flat-rate plans, as resolve does")
 		v.Severity = violation.Warning
+		c.violate(v)
+	}
+	if v, ok := activateOmits(c.body, req.PlanID == nil, perSeat && req.Quantity == nil, s); ok {
 		c.violate(v)
 	}
 	switch {
@@ -160,6 +162,51 @@ func (m *Marketplace) activate(c *call) {
 		m.touchSub(r)
 	}
 	c.empty(http.StatusOK)
+}
+
+// activateOmits is the warning for an activate body that leaves out the
+// plan (noPlan) or a per-seat plan's seats (noSeats). Microsoft's current
+// activate section needs only the subscription id and its OpenAPI requires
+// no field, and {} is reported to work on the real service; older pages and
+// Microsoft's generated clients send both, so sending them stays the advice.
+func activateOmits(body []byte, noPlan, noSeats bool, s *Subscription) (violation.Violation, bool) {
+	if !noPlan && !noSeats {
+		return violation.Violation{}, false
+	}
+	want := `{"planId":"` + s.PlanID + `"`
+	if noSeats {
+		want += `,"quantity":` + fmtQty(s.Quantity)
+	}
+	want += "}"
+	got := strings.TrimSpace(string(body))
+	var summary, field string
+	switch {
+	case got == "":
+		summary, field, got = "activate with an empty body", "body", "no body"
+	case noPlan && noSeats:
+		summary, field = "activate without planId and quantity", "body"
+	case noPlan:
+		summary, field = "activate without planId", "body.planId"
+	default:
+		summary, field = "activate without quantity for a per-seat plan", "body.quantity"
+	}
+	v := broke("FUL-ACTIVATE-01", summary+" (accepted: the current docs need only the subscription id)", field,
+		truncateBody(got), want,
+		"sending the planId (and for per-seat plans the quantity) that resolve returned is still recommended: older docs and Microsoft's clients send them")
+	v.Severity = violation.Warning
+	return v, true
+}
+
+// truncateBody keeps a request body short enough for one line.
+func truncateBody(s string) string {
+	if len(s) <= 80 {
+		return s
+	}
+	n := 80
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 func (m *Marketplace) listSubscriptions(c *call) {

@@ -26,10 +26,18 @@ func TestActivateChecksBody(t *testing.T) {
 	}{
 		{"correct flat", "flat-monthly", true, `{"planId":"flat-monthly"}`, 200, nil, "", Subscribed},
 		{"correct per-seat", "seats-yearly", true, `{"planId":"seats-yearly","quantity":5}`, 200, nil, "", Subscribed},
-		{"no planId", "flat-monthly", true, `{}`, 400, []string{"FUL-ACTIVATE-01"}, violation.Error, PendingFulfillmentStart},
-		{"empty body", "flat-monthly", true, ``, 400, []string{"FUL-ACTIVATE-01"}, violation.Error, PendingFulfillmentStart},
+		// The current docs need only the subscription id: a body without
+		// the plan or the seats activates, with a warning (spec/README.md).
+		{"no planId", "flat-monthly", true, `{}`, 200, []string{"FUL-ACTIVATE-01"}, violation.Warning, Subscribed},
+		{"zero-byte body", "flat-monthly", true, ``, 200, []string{"FUL-ACTIVATE-01"}, violation.Warning, Subscribed},
+		{"per-seat empty object", "seats-yearly", true, `{}`, 200, []string{"FUL-ACTIVATE-01"}, violation.Warning, Subscribed},
+		{"per-seat without quantity", "seats-yearly", true, `{"planId":"seats-yearly"}`, 200, []string{"FUL-ACTIVATE-01"}, violation.Warning, Subscribed},
+		{"per-seat quantity without planId", "seats-yearly", true, `{"quantity":5}`, 200, []string{"FUL-ACTIVATE-01"}, violation.Warning, Subscribed},
+		{"no planId before resolve", "flat-monthly", false, `{}`, 200, []string{"FUL-ACTIVATE-01", "FUL-ACTIVATE-02"}, violation.Warning, Subscribed},
+		// A value that differs from the purchase stays an error, and 400.
 		{"other plan", "flat-monthly", true, `{"planId":"flat-yearly"}`, 400, []string{"FUL-ACTIVATE-01"}, violation.Error, PendingFulfillmentStart},
-		{"per-seat without quantity", "seats-yearly", true, `{"planId":"seats-yearly"}`, 400, []string{"FUL-ACTIVATE-01"}, violation.Error, PendingFulfillmentStart},
+		{"empty-string planId", "flat-monthly", true, `{"planId":""}`, 400, []string{"FUL-ACTIVATE-01"}, violation.Error, PendingFulfillmentStart},
+		{"per-seat wrong quantity without planId", "seats-yearly", true, `{"quantity":6}`, 400, []string{"FUL-ACTIVATE-01"}, violation.Error, PendingFulfillmentStart},
 		{"per-seat wrong quantity", "seats-yearly", true, `{"planId":"seats-yearly","quantity":6}`, 400, []string{"FUL-ACTIVATE-01"}, violation.Error, PendingFulfillmentStart},
 		{"flat with quantity warns", "flat-monthly", true, `{"planId":"flat-monthly","quantity":1}`, 200, []string{"FUL-ACTIVATE-01"}, violation.Warning, Subscribed},
 		{"before resolve", "flat-monthly", false, `{"planId":"flat-monthly"}`, 200, []string{"FUL-ACTIVATE-02"}, violation.Error, Subscribed},
@@ -368,5 +376,33 @@ func TestBaseURLOptionAndTLS(t *testing.T) {
 	page = decodeBody[SubscriptionPage](t, rec)
 	if !strings.HasPrefix(page.NextLink, "https://fake.test/mp/saas/subscriptions?") {
 		t.Fatalf("derived nextLink = %q (status %d)", page.NextLink, rec.Code)
+	}
+}
+
+// TestActivateWithoutPlanSaysWhy: the warning for a body without the plan
+// names what the current docs need and what is still recommended, and
+// stays one violation however many fields are missing.
+func TestActivateWithoutPlanSaysWhy(t *testing.T) {
+	for _, body := range []string{``, `{}`} {
+		m, _ := newFake(t)
+		p := buy(t, m, "seats-yearly")
+		resolveToken(t, m, p.Token)
+		if rec := do(t, m, "POST", "/saas/subscriptions/"+p.SubscriptionID+"/activate"+av, body); rec.Code != 200 {
+			t.Fatalf("%q: status = %d: %s", body, rec.Code, rec.Body)
+		}
+		vs := m.Violations().All()
+		if len(vs) != 1 {
+			t.Fatalf("%q: violations = %v, want one warning", body, vs)
+		}
+		v := vs[0]
+		for _, want := range []string{"only the subscription id", "recommended", "seats-yearly", "5"} {
+			if !strings.Contains(v.Summary+" "+v.Want+" "+v.Fix, want) {
+				t.Errorf("%q: violation %q lacks %q", body, v.String(), want)
+			}
+		}
+		s := mustStatus(t, m, p.SubscriptionID, Subscribed)
+		if s.PlanID != "seats-yearly" || s.Quantity == nil || *s.Quantity != 5 {
+			t.Errorf("%q: activated as %s × %s, want the purchase", body, s.PlanID, fmtQty(s.Quantity))
+		}
 	}
 }

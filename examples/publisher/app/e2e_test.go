@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/saasconform/saasconform/examples/publisher/app"
 	"github.com/saasconform/saasconform/harness/identity"
 	"github.com/saasconform/saasconform/harness/marketplace"
@@ -185,6 +187,41 @@ func TestEndToEndLandingEdgeCases(t *testing.T) {
 	}
 	if activates != 1 {
 		t.Fatalf("activate called %d times, want 1", activates)
+	}
+	e.noErrors()
+}
+
+// TestEndToEndUnknownActions: Transfer (in Microsoft's accelerator, never
+// documented) and an action nobody has invented yet are acknowledged and
+// change nothing, though the operation they name is unknown to Microsoft.
+func TestEndToEndUnknownActions(t *testing.T) {
+	e := newEnv(t)
+	p := e.publisher(nil)
+	buy := e.purchase(marketplace.PurchaseRequest{PlanID: "flat-monthly"})
+	p.activate(buy)
+	id := buy.SubscriptionID
+	expect(t, p, id, "active", marketplace.Subscribed, nil)
+	op, err := e.m.Renew(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	template := deliver(t, p, op, identity.V2).Payload
+	for _, action := range []marketplace.Action{"Transfer", "FutureAction"} {
+		ev := template
+		ev.ID, ev.ActivityID, ev.Action = uuid.NewString(), uuid.NewString(), action
+		if status, body := p.webhook(ev, e.genuine(identity.V2)); status != http.StatusOK {
+			t.Fatalf("%s: %d %s", action, status, body)
+		}
+	}
+	p.a.Close()
+	for _, x := range e.Exchanges() {
+		if x.Method == http.MethodPatch || x.Method == http.MethodDelete {
+			t.Errorf("an unknown action caused %s %s", x.Method, x.URL)
+		}
+	}
+	got, ok := p.probe(id)
+	if sub, _ := e.m.Subscription(id); !ok || got.State != "active" || sub.SaasSubscriptionStatus != marketplace.Subscribed {
+		t.Fatalf("after unknown actions: %s, Microsoft %s", fmtState(got, ok), sub.SaasSubscriptionStatus)
 	}
 	e.noErrors()
 }

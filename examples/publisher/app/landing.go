@@ -168,8 +168,8 @@ func (a *App) handleActivate(w http.ResponseWriter, r *http.Request) {
 func (a *App) activate(ctx context.Context, res Resolution) error {
 	body := activateRequest{PlanID: res.PlanID, Quantity: clonePtr(res.Quantity)}
 	switch a.mistake {
-	case ActivateWithoutPlan:
-		body = activateRequest{} // MISTAKE-02: {}
+	case ActivateWrongPlan:
+		body.PlanID = "standard" // MISTAKE-02: the app's own default, not what was bought
 	case ActivateWrongQuantity:
 		if body.Quantity != nil {
 			*body.Quantity++ // MISTAKE-02: not what was bought

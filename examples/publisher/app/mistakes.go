@@ -17,7 +17,7 @@ const NoMistake Mistake = ""
 // The mistakes, by switch name.
 const (
 	DecodeTokenTwice        Mistake = "decode-token-twice"
-	ActivateWithoutPlan     Mistake = "activate-without-plan"
+	ActivateWrongPlan       Mistake = "activate-wrong-plan"
 	ActivateWrongQuantity   Mistake = "activate-wrong-quantity"
 	ActivateOnRevisit       Mistake = "activate-on-revisit"
 	ActivateFromReconcile   Mistake = "activate-from-reconcile"
@@ -51,6 +51,7 @@ const (
 	PartnerNoticeApplied    Mistake = "partner-notice-applied"
 	IgnoreSubscribe         Mistake = "ignore-subscribe"
 	ActivateAfterAuto       Mistake = "activate-after-auto"
+	UnknownActionCrashes    Mistake = "unknown-action-crashes"
 )
 
 // MistakeInfo describes one mistake: the table main's help and the README
@@ -66,7 +67,7 @@ type MistakeInfo struct {
 // Mistakes lists every switch, in CONTRACT.md order.
 var Mistakes = []MistakeInfo{
 	{DecodeTokenTwice, "MISTAKE-01", "FUL-RESOLVE-01", "URL-decodes the landing-page token once more before resolving", "resolve receives the token with '+' turned into ' ' and answers 400"},
-	{ActivateWithoutPlan, "MISTAKE-02", "FUL-ACTIVATE-01", "activates with an empty body {}", "activate body has no planId; 400"},
+	{ActivateWrongPlan, "MISTAKE-02", "FUL-ACTIVATE-01", "activates with a hard-coded planId \"standard\" instead of the one resolve returned", "activate planId differs from the resolved one; 400"},
 	{ActivateWrongQuantity, "MISTAKE-02", "FUL-ACTIVATE-01", "activates a per-seat plan with the purchased quantity + 1", "activate quantity differs from the resolved one; 400"},
 	{ActivateOnRevisit, "MISTAKE-03", "FUL-ACTIVATE-02", "a Manage-account visit to a Subscribed subscription calls activate again", "a second activate call for an active subscription"},
 	{ActivateFromReconcile, "MISTAKE-04", "FUL-ACTIVATE-02", "reconcile activates every PendingFulfillmentStart subscription it lists, never resolving", "activate for a subscription never resolved"},
@@ -92,6 +93,7 @@ var Mistakes = []MistakeInfo{
 	{IgnoreOperationLocation, "MISTAKE-16", "FUL-UPDATE-02", "after 202 updates its own view at once and never polls Operation-Location", "no GET operation after 202; probe changed although the operation failed"},
 	{FirstPageOnly, "MISTAKE-17", "FUL-LIST-01", "reconcile reads only the first page of subscriptions", "no request with continuationToken"},
 	{StrictWebhookJSON, "MISTAKE-18", "WH-PAYLOAD-02", "decodes webhooks with DisallowUnknownFields", "a payload with an extra field gets 400"},
+	{UnknownActionCrashes, "MISTAKE-18", "WH-PAYLOAD-03", "reads the webhook's action into a closed enum of the six documented actions and fails on any other", "a Transfer or future-action notification gets 500"},
 	{DuplicateWebhookApplied, "MISTAKE-19", "WH-IDEMP-01, FUL-OP-01", "processes every delivery again, including a second PATCH of the operation", "second PATCH of a final operation (409); renewals counted twice"},
 	{CSPKeyPurchaser, "MISTAKE-20", "STATE-06", "keys the account on the purchaser tenant instead of the beneficiary's", "probe customerTenant is the CSP's tenant"},
 	{ExpiredToken500, "MISTAKE-21", "FUL-RESOLVE-03", "shows an invalid or expired landing token as a server error", "landing page answers 500"},

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/saasconform/saasconform/examples/publisher/app"
 	"github.com/saasconform/saasconform/harness/identity"
 	"github.com/saasconform/saasconform/harness/marketplace"
@@ -90,7 +92,7 @@ func TestMistakesAreVisibleFromOutside(t *testing.T) {
 			}
 			e.wantRule("FUL-RESOLVE-01")
 		}},
-		{mistake: app.ActivateWithoutPlan, run: func(t *testing.T, e *env, p *pub) {
+		{mistake: app.ActivateWrongPlan, run: func(t *testing.T, e *env, p *pub) {
 			buy := e.purchase(flat)
 			landingStatus(p, buy)
 			if status, _ := confirm(p, buy); status != http.StatusBadGateway {
@@ -315,6 +317,21 @@ func TestMistakesAreVisibleFromOutside(t *testing.T) {
 			}
 			if status, _ := p.webhook(withExtraField(t, ev.Payload), e.genuine(identity.V2)); status != http.StatusBadRequest {
 				t.Fatalf("extra field: %d", status)
+			}
+		}},
+		{mistake: app.UnknownActionCrashes, run: func(t *testing.T, e *env, p *pub) {
+			buy := e.purchase(flat)
+			p.activate(buy)
+			ev := e.eventFor(must[marketplace.Operation](t)(e.m.Renew(buy.SubscriptionID)).ID)
+			if status, _ := p.webhook(ev.Payload, e.genuine(identity.V2)); status != http.StatusOK {
+				t.Fatalf("documented action refused: %d", status)
+			}
+			for _, action := range []marketplace.Action{"Transfer", "FutureAction"} {
+				unknown := ev.Payload
+				unknown.ID, unknown.Action = uuid.NewString(), action
+				if status, _ := p.webhook(unknown, e.genuine(identity.V2)); status != http.StatusInternalServerError {
+					t.Fatalf("%s: %d, want 500", action, status)
+				}
 			}
 		}},
 		{mistake: app.DuplicateWebhookApplied, run: func(t *testing.T, e *env, p *pub) {

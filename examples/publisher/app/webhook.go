@@ -103,6 +103,13 @@ func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad payload", http.StatusBadRequest)
 		return
 	}
+	if a.mistake == UnknownActionCrashes && !documentedAction(p.Action) {
+		// MISTAKE-18: an action Microsoft adds (or Transfer, which it has
+		// never documented) blows up the decoder; Microsoft just retries.
+		a.log.Error("webhook: unknown action", "action", p.Action)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
 	corr := uuid.NewString() // one correlation id for everything this notification causes
 	a.log.Info("webhook: received", "action", p.Action, "subscription", p.SubscriptionID, "operation", p.ID,
 		"source", p.OperationRequestSource, "correlationId", corr)
@@ -143,6 +150,16 @@ func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeText(w, http.StatusOK, "ok")
+}
+
+// documentedAction is the closed enum the unknown-action-crashes mistake
+// decodes into; the correct publisher never needs it.
+func documentedAction(s string) bool {
+	switch s {
+	case actionChangePlan, actionChangeQuantity, actionSuspend, actionReinstate, actionRenew, actionUnsubscribe:
+		return true
+	}
+	return false
 }
 
 func writeText(w http.ResponseWriter, status int, s string) {
