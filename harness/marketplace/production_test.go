@@ -163,3 +163,29 @@ func equalInts(a, b []int) bool {
 	}
 	return true
 }
+
+// Another flow's read of the same URL (another correlation id) neither
+// takes the faulted flow's free retry nor counts as its early retry.
+func TestTransientFaultsKeyedByCorrelation(t *testing.T) {
+	m, _ := newFake(t, WithTransientFaults(50, 11))
+	p := subscribed(t, m, "flat-monthly")
+	path := "/saas/subscriptions/" + p.SubscriptionID + av
+	const a, b = "11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222"
+	for i := 0; i < 100; i++ {
+		rec := do(t, m, "GET", path, "", hdrCorrelationID, a)
+		if rec.Code != 429 {
+			continue
+		}
+		do(t, m, "GET", path, "", hdrCorrelationID, b) // another flow, at once
+		if again := do(t, m, "GET", path, "", hdrCorrelationID, a); again.Code != 200 {
+			t.Fatalf("flow a's retry after 429 = %d, want 200", again.Code)
+		}
+		for _, v := range m.Violations().ForRule("FUL-RETRY-02") {
+			if v.CorrelationID == b {
+				t.Fatalf("flow b warned for flow a's 429: %+v", v)
+			}
+		}
+		return
+	}
+	t.Fatal("no 429 in 100 GETs at 50%")
+}

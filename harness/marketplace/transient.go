@@ -80,7 +80,12 @@ func (t *transient) pick(op OpName, key string, now time.Time) (status int, earl
 // reports whether the handler should still run.
 func (m *Marketplace) transientFault(c *call) bool {
 	// Retry-After is about real time: the app waits on its own clock.
-	status, early := m.transient.pick(c.op, c.r.Method+" "+c.r.URL.RequestURI(), time.Now())
+	// A call is "the same" when its method, URL and the caller's own
+	// correlation id match: another flow of the app reading the same
+	// operation at that moment is not the retry (and no warning for it).
+	// An app that sends no correlation id is told apart by URL alone.
+	key := c.r.Method + " " + c.r.URL.RequestURI() + " " + c.r.Header.Get(hdrCorrelationID)
+	status, early := m.transient.pick(c.op, key, time.Now())
 	switch status {
 	case 0:
 		if early > 0 {
