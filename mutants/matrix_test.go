@@ -78,6 +78,11 @@ func TestMutantMatrix(t *testing.T) {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			mode := "http"
+			if app.Mistake(m).Profile() == "production" {
+				// Only the production profile's fake answers reads with
+				// transient faults: the strict one cannot show this mistake.
+				mode = "production"
+			}
 			if m == string(app.ResolveFromBrowser) {
 				if !browser {
 					results[i] = outcome{mistake: m, err: errNoBrowser}
@@ -143,10 +148,16 @@ func mutantRules(t *testing.T) map[string][]string {
 }
 
 // target is the reference target with the prebuilt publisher and short
-// windows, so a slow-webhook mistake shows in seconds.
+// windows, so a slow-webhook mistake shows in seconds. Mode "browser" visits
+// the landing page with Chromium; mode "production" starts from the
+// production-profile target (fixtures/targets/reference-publisher-production.yaml).
 func target(t *testing.T, root, bin, dir, mode string) string {
 	t.Helper()
-	text, err := os.ReadFile(filepath.Join(root, "fixtures/targets/reference-publisher.yaml"))
+	file := "fixtures/targets/reference-publisher.yaml"
+	if mode == "production" {
+		file = "fixtures/targets/reference-publisher-production.yaml"
+	}
+	text, err := os.ReadFile(filepath.Join(root, file))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -125,6 +125,14 @@ func TestIndependentSubjects(t *testing.T) {
 			t.Errorf("exit %d, failed %v, rules %v\n%s", o.exit, o.failed, o.rules, tail(o.output))
 		}
 	})
+	t.Run("reference publisher in the production profile (401s, real error bodies, 400 locked, transient faults on reads)", func(t *testing.T) {
+		cfg := subjectTarget(t, root, filepath.Join(root, "fixtures/targets/reference-publisher-production.yaml"),
+			`command: ["go", "run", "./examples/publisher"]`, fmt.Sprintf("command: [%q]", filepath.Join(bin, "publisher")))
+		o := runSubject(t, bin, cfg, 1)
+		if o.exit != 0 || len(o.failed) != 0 || len(o.rules) != 0 {
+			t.Errorf("exit %d, failed %v, rules %v\n%s", o.exit, o.failed, o.rules, tail(o.output))
+		}
+	})
 	t.Run("go-publisher with Microsoft's hosts hard-coded, through the proxy", func(t *testing.T) {
 		o := runSubject(t, bin, goApp(t, "../go-publisher-proxy.yaml"), 1)
 		if o.exit != 0 || len(o.failed) != 0 || len(o.rules) != 0 {

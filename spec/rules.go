@@ -4,6 +4,9 @@ import (
 	"bytes"
 	_ "embed"
 	"fmt"
+	"slices"
+
+	"github.com/saasconform/saasconform/harness/profile"
 
 	"gopkg.in/yaml.v3"
 )
@@ -21,6 +24,20 @@ type Rule struct {
 	Mutants   []string `yaml:"mutants,omitempty"` // reference-publisher mistake switches that break it
 	// NotCheckable says why no spec can check the rule from outside.
 	NotCheckable string `yaml:"notCheckable,omitempty"`
+	// Profiles are the marketplace profiles (harness/profile: strict,
+	// production) the rule is checked in; empty means every profile.
+	Profiles []string `yaml:"profiles,omitempty"`
+	// Source is where the behaviour the rule guards against is reported,
+	// when that is not the doc page (a thread, the emulator, or "none").
+	Source string `yaml:"source,omitempty"`
+}
+
+// CheckedIn reports whether the rule is checked in profile p ("" is strict).
+func (r Rule) CheckedIn(p string) bool {
+	if p == "" {
+		p = string(profile.Strict)
+	}
+	return len(r.Profiles) == 0 || slices.Contains(r.Profiles, p)
 }
 
 // Rules returns the catalogue in file order.
@@ -42,6 +59,11 @@ func Rules() ([]Rule, error) {
 			return nil, fmt.Errorf("spec: rules.yaml: rule %s listed twice", r.ID)
 		case r.Severity != "error" && r.Severity != "warning":
 			return nil, fmt.Errorf("spec: rules.yaml: rule %s: severity %q is not error or warning", r.ID, r.Severity)
+		}
+		for _, p := range r.Profiles {
+			if _, err := profile.Parse(p); err != nil || p == "" {
+				return nil, fmt.Errorf("spec: rules.yaml: rule %s: profiles: unknown profile %q (want %s or %s)", r.ID, p, profile.Strict, profile.Production)
+			}
 		}
 		seen[r.ID] = true
 	}

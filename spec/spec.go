@@ -30,6 +30,11 @@ const APIVersion = "2018-08-31"
 // API below this path.
 const ServerURL = "/api"
 
+// ProductionErrorSchema names the schema (components/schemas) of error
+// bodies in the production profile: a bare string or a flat code and
+// message, as the real service is reported to answer.
+const ProductionErrorSchema = "ProductionError"
+
 // The operationIds of the ten Fulfillment v2 operations, as written in
 // fulfillment-v2.yaml. Other packages key routes, recordings and violations
 // on these strings.

@@ -17,6 +17,7 @@ import (
 	"github.com/saasconform/saasconform/harness/inprocess"
 	"github.com/saasconform/saasconform/harness/marketplace"
 	"github.com/saasconform/saasconform/harness/microsoft"
+	"github.com/saasconform/saasconform/harness/profile"
 	"github.com/saasconform/saasconform/harness/report"
 	"github.com/saasconform/saasconform/harness/target"
 )
@@ -153,7 +154,8 @@ func prepare(ctx context.Context, cfg Config) (e *Env, err error) {
 	proxyOn := t.Marketplace.Proxy && cfg.InProcess == nil
 	e.MS, err = microsoft.Start(microsoft.Options{Plain: !t.Marketplace.TLS, MarketplaceAddr: t.Marketplace.Listen,
 		IdentityAddr: t.Marketplace.IdentityListen, App: app, TokenLifetime: t.Identity.TokenLifetime, Marketplace: mopts,
-		Network: e.network, Proxy: proxyOn, ProxyAddr: t.Marketplace.ProxyListen, Passthrough: t.Marketplace.ProxyPassthrough})
+		Network: e.network, Proxy: proxyOn, ProxyAddr: t.Marketplace.ProxyListen, Passthrough: t.Marketplace.ProxyPassthrough,
+		Profile: profile.Profile(t.Marketplace.Profile)})
 	if err != nil {
 		return nil, fmt.Errorf("suites: starting the fake marketplace and Entra ID: %w", err)
 	}

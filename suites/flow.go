@@ -41,6 +41,9 @@ type flow struct {
 	onBehalf *foundationResult
 	// noteUnchecked: the report already says the view was not compared.
 	noteUnchecked bool
+	// warnedEarly are the 429s (by request id) already warned of as
+	// retried too soon (production.go).
+	warnedEarly map[string]bool
 }
 
 // current is the spec running now (specs run one at a time): the fail

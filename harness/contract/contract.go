@@ -21,10 +21,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/saasconform/saasconform/harness/clock"
+	"github.com/saasconform/saasconform/harness/profile"
 	"github.com/saasconform/saasconform/harness/violation"
 	"github.com/saasconform/saasconform/spec"
 )
@@ -36,6 +38,10 @@ type Validator struct {
 	router   *router
 	verdicts *verdicts
 
+	// productionError is the schema error bodies are checked against in
+	// profile.Production; nil in profile.Strict.
+	productionError *openapi3.Schema
+
 	mu   sync.Mutex
 	bugs []error
 }
@@ -45,7 +51,7 @@ func New(inner http.Handler, opts ...Option) (*Validator, error) {
 	if inner == nil {
 		return nil, errors.New("contract: nil inner handler")
 	}
-	cfg := config{basePath: "/api", auth: BearerPresent{}, clock: clock.Real{}, maxBody: 1 << 20}
+	cfg := config{basePath: "/api", auth: BearerPresent{}, clock: clock.Real{}, maxBody: 1 << 20, profile: profile.Strict}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
 			return nil, err
@@ -58,7 +64,15 @@ func New(inner http.Handler, opts ...Option) (*Validator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("contract: loading spec: %w", err)
 	}
-	return &Validator{inner: inner, cfg: cfg, router: newRouter(doc), verdicts: newVerdicts(!cfg.noVerdictCache)}, nil
+	val := &Validator{inner: inner, cfg: cfg, router: newRouter(doc), verdicts: newVerdicts(!cfg.noVerdictCache)}
+	if cfg.profile.IsProduction() {
+		ref := doc.Components.Schemas[spec.ProductionErrorSchema]
+		if ref == nil || ref.Value == nil {
+			return nil, fmt.Errorf("contract: spec has no schema %s", spec.ProductionErrorSchema)
+		}
+		val.productionError = ref.Value
+	}
+	return val, nil
 }
 
 // Violations returns the log the validator records into.
@@ -148,7 +162,7 @@ func (v *Validator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if status := blockingStatus(findings); status != 0 {
-		writeError(rec, status, findings)
+		v.writeError(rec, status, findings)
 	} else {
 		// A shallow copy: the headers are r's (the exchange has its own).
 		inner := r.WithContext(WithPrincipal(r.Context(), principal))
@@ -257,7 +271,7 @@ var errorCodes = map[int]string{
 	http.StatusInternalServerError:   "InternalServerError",
 }
 
-func writeError(w http.ResponseWriter, status int, fs []finding) {
+func (v *Validator) writeError(w http.ResponseWriter, status int, fs []finding) {
 	var msgs []string
 	for _, f := range fs {
 		if f.status != 0 {
@@ -267,6 +281,13 @@ func writeError(w http.ResponseWriter, status int, fs []finding) {
 	code := errorCodes[status]
 	if code == "" {
 		code = http.StatusText(status)
+	}
+	if v.cfg.profile.IsProduction() {
+		body := EncodeError(v.cfg.profile, status, code, "", strings.Join(msgs, "; "))
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(status)
+		_, _ = w.Write(body)
+		return
 	}
 	writeJSONError(w, status, code, strings.Join(msgs, "; "))
 }
@@ -287,7 +308,13 @@ func (v *Validator) validateResponse(r, probe *http.Request, route *routers.Rout
 	status, body := rec.statusOrOK(), rec.body.Bytes()
 	opts := responseOptions
 	var key verdictKey
-	if v.verdicts.on {
+	// In production an error body has the real service's shapes, which
+	// the document's ErrorResponse does not describe: the status and
+	// headers are checked as always, the body against ProductionError.
+	prodError := v.productionError != nil && status >= 400
+	if prodError {
+		opts = responseHeadersOnly
+	} else if v.verdicts.on {
 		key = v.verdicts.key(route, status, rec.header.Get("Content-Type"), body)
 		if v.verdicts.known(key) {
 			opts = responseHeadersOnly
@@ -302,10 +329,15 @@ func (v *Validator) validateResponse(r, probe *http.Request, route *routers.Rout
 	}
 	in.SetBodyBytes(body)
 	err := openapi3filter.ValidateResponse(r.Context(), in)
-	if err == nil {
+	if err == nil && prodError {
+		err = v.checkProductionError(rec.header.Get("Content-Type"), body)
+	}
+	if err == nil && !prodError {
 		if v.verdicts.on && opts == responseOptions {
 			v.verdicts.remember(key)
 		}
+	}
+	if err == nil {
 		return
 	}
 	v.harnessBug(rec, &HarnessBug{Method: r.Method, URL: r.URL.RequestURI(), Status: rec.statusOrOK(),

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/saasconform/saasconform/harness/clock"
+	"github.com/saasconform/saasconform/harness/profile"
 	"github.com/saasconform/saasconform/harness/violation"
 )
 
@@ -20,6 +21,7 @@ type config struct {
 	onExchange    []func(Exchange)
 	onHarnessBug  func(error)
 	skipResponses bool
+	profile       profile.Profile
 	// noVerdictCache validates every response body in full, even one that
 	// passed before (verdict.go).
 	noVerdictCache bool
@@ -106,6 +108,20 @@ func OnExchange(fn func(Exchange)) Option {
 func OnHarnessBug(fn func(error)) Option {
 	return func(c *config) error {
 		c.onHarnessBug = fn
+		return nil
+	}
+}
+
+// WithProfile sets how errors look (EncodeError) and which error shapes a
+// response of the fake may have: in profile.Production an error answer's
+// body is checked against spec's ProductionError (a bare string, or a flat
+// code and message) instead of ErrorResponse. Default profile.Strict.
+func WithProfile(p profile.Profile) Option {
+	return func(c *config) error {
+		if _, err := profile.Parse(string(p)); err != nil {
+			return fmt.Errorf("contract: %w", err)
+		}
+		c.profile = p.OrStrict()
 		return nil
 	}
 }

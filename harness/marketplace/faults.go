@@ -3,6 +3,7 @@ package marketplace
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -17,6 +18,9 @@ type Fault struct {
 	Status         int           // 0, or an HTTP status 400–599
 	Delay          time.Duration // real time: the publisher's HTTP client timeout is what is tested
 	Code, Message  string        // the ErrorResponse; defaults from Status
+	// RetryAfter, when positive, is sent as Retry-After (whole seconds,
+	// at least 1), as with a 429 or 503.
+	RetryAfter time.Duration
 }
 
 type faultRecord struct {
@@ -33,6 +37,8 @@ func (m *Marketplace) InjectFault(f Fault) error {
 		return fmt.Errorf("marketplace: InjectFault: Count: must be positive, got %d", f.Count)
 	case f.Status != 0 && (f.Status < 400 || f.Status > 599):
 		return fmt.Errorf("marketplace: InjectFault: Status: want 0 or 400–599, got %d", f.Status)
+	case f.RetryAfter < 0:
+		return fmt.Errorf("marketplace: InjectFault: RetryAfter: must not be negative, got %v", f.RetryAfter)
 	case f.Delay < 0:
 		return fmt.Errorf("marketplace: InjectFault: Delay: must not be negative, got %v", f.Delay)
 	}
@@ -88,6 +94,9 @@ func (m *Marketplace) injectFaults(c *call) bool {
 	}
 	if msg == "" {
 		msg = "injected fault"
+	}
+	if hit.RetryAfter > 0 {
+		c.w.Header().Set("Retry-After", strconv.Itoa(int(max(1, (hit.RetryAfter+time.Second-1)/time.Second))))
 	}
 	c.fail(hit.Status, code, "", msg)
 	return false

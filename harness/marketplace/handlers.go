@@ -413,5 +413,12 @@ func (m *Marketplace) busy(c *call, o *opRecord, verb string) {
 	c.violate(broke("FUL-UPDATE-02", verb+" subscription while operation "+o.op.ID+" ("+string(o.op.Action)+") is in progress",
 		"operationId", string(o.op.Status), "no operation in progress",
 		"follow Operation-Location until the previous operation is final before the next change"))
+	if m.cfg.profile.IsProduction() {
+		// The real service answers 400 "locked" where the 2019 docs say
+		// 409 (Microsoft's emulator, after trying the service:
+		// spec/README.md, "The production profile").
+		c.fail(http.StatusBadRequest, "Failed", "", "the subscription is locked because operations are pending; wait for them to finish")
+		return
+	}
 	c.fail(http.StatusConflict, "Conflict", "", "another operation is in progress on this subscription")
 }

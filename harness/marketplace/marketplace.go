@@ -7,6 +7,7 @@ import (
 
 	"github.com/saasconform/saasconform/fixtures"
 	"github.com/saasconform/saasconform/harness/clock"
+	"github.com/saasconform/saasconform/harness/profile"
 	"github.com/saasconform/saasconform/harness/violation"
 )
 
@@ -28,6 +29,8 @@ type Marketplace struct {
 	seq uint64
 	// dirty is what changed since the lock was taken; unlock journals it.
 	dirty dirty
+	// transient picks the GET calls answered with a transient fault.
+	transient *transient
 }
 
 // defaultCatalog parses the embedded fixtures once; a Catalog is immutable, so
@@ -51,13 +54,19 @@ func New(opts ...Option) (*Marketplace, error) {
 	if cfg.violations == nil {
 		cfg.violations = &violation.Log{}
 	}
-	m := &Marketplace{cfg: cfg, st: newStore(), dirty: newDirty()}
+	if cfg.profile.IsProduction() && !cfg.transientSet {
+		cfg.transientPercent, cfg.transientSeed = DefaultTransientPercent, DefaultTransientSeed
+	}
+	m := &Marketplace{cfg: cfg, st: newStore(), dirty: newDirty(), transient: newTransient(cfg.transientPercent, cfg.transientSeed)}
 	m.mux = m.routes()
 	return m, nil
 }
 
 // Violations returns the log the fake records publisher violations in.
 func (m *Marketplace) Violations() *violation.Log { return m.cfg.violations }
+
+// Profile returns the profile the fake answers in.
+func (m *Marketplace) Profile() profile.Profile { return m.cfg.profile }
 
 // Clock returns the clock the fake reads.
 func (m *Marketplace) Clock() clock.Clock { return m.cfg.clock }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/saasconform/saasconform/harness/clock"
+	"github.com/saasconform/saasconform/harness/profile"
 	"github.com/saasconform/saasconform/harness/violation"
 )
 
@@ -32,6 +33,12 @@ type config struct {
 	outstandingOnlyReinstate bool
 	journal                  Journal
 	maxEvents                int
+	profile                  profile.Profile
+	// transient faults (transient.go); transientSet says an option chose
+	// them, so WithProfile's defaults do not override the choice.
+	transientPercent int
+	transientSeed    uint64
+	transientSet     bool
 }
 
 func defaultConfig() config {
@@ -45,6 +52,7 @@ func defaultConfig() config {
 		publisherID:              "contoso",
 		maxBodyBytes:             1 << 20,
 		partnerNotifications:     true,
+		profile:                  profile.Strict,
 	}
 }
 
@@ -227,6 +235,44 @@ func WithMaxEvents(n int) Option {
 			return optErr("WithMaxEvents", "%d: want 1 or more", n)
 		}
 		cfg.maxEvents = n
+		return nil
+	}
+}
+
+// WithProfile sets how the fake answers: profile.Strict (the default) as
+// the documents say; profile.Production as the real service is reported to
+// (spec/README.md, "The production profile"): error bodies in the real
+// shapes (contract.EncodeError), 400 "locked" instead of 409 for a change
+// while an operation is in progress, an always empty operations list, an
+// Operation-Id header beside Operation-Location, and transient faults on
+// GETs (WithTransientFaults; on by default in production).
+func WithProfile(p profile.Profile) Option {
+	return func(cfg *config) error {
+		if _, err := profile.Parse(string(p)); err != nil {
+			return optErr("WithProfile", "%v", err)
+		}
+		cfg.profile = p.OrStrict()
+		return nil
+	}
+}
+
+// Transient fault defaults of the production profile.
+const (
+	DefaultTransientPercent = 8
+	DefaultTransientSeed    = 15
+)
+
+// WithTransientFaults answers about percent of the GET calls (0–50) with a
+// transient fault — 500, 503, or 429 with Retry-After: 1 — chosen by a
+// random source seeded with seed; the same call made again then succeeds.
+// Never on resolve, activate, PATCH or DELETE. 0 turns them off. Default:
+// off in profile.Strict, DefaultTransientPercent in profile.Production.
+func WithTransientFaults(percent int, seed uint64) Option {
+	return func(cfg *config) error {
+		if percent < 0 || percent > 50 {
+			return optErr("WithTransientFaults", "percent must be 0–50, got %d", percent)
+		}
+		cfg.transientPercent, cfg.transientSeed, cfg.transientSet = percent, seed, true
 		return nil
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/saasconform/saasconform/harness/contract"
 	"github.com/saasconform/saasconform/harness/violation"
 )
 
@@ -106,12 +107,22 @@ func (c *call) accepted(o Operation) {
 	c.finish(http.StatusAccepted)
 	c.w.Header().Set("Operation-Location", c.baseURL()+"/saas/subscriptions/"+o.SubscriptionID+
 		"/operations/"+o.ID+"?api-version="+apiVersion)
+	if c.m.cfg.profile.IsProduction() {
+		// Microsoft's emulator sends the operation's id on its own too
+		// (spec/README.md, "The production profile").
+		c.w.Header().Set("Operation-Id", o.ID)
+	}
 	c.w.Header().Set("Content-Length", "0")
 	c.w.WriteHeader(http.StatusAccepted)
 	c.afterResponse()
 }
 
+// fail answers an error in the profile's shape (contract.EncodeError).
 func (c *call) fail(status int, code, target, msg string) {
+	if c.m.cfg.profile.IsProduction() {
+		c.respondEncoded(status, contract.EncodeError(c.m.cfg.profile, status, code, target, msg))
+		return
+	}
 	c.respond(status, ErrorResponse{Error: ErrorBody{Code: code, Message: msg, Target: target}})
 }
 

@@ -102,6 +102,9 @@ func (m *Marketplace) serve(w http.ResponseWriter, r *http.Request, op OpName, h
 	if !m.injectFaults(c) {
 		return
 	}
+	if !m.transientFault(c) {
+		return
+	}
 	if r.Body != nil && r.Body != http.NoBody {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, m.cfg.maxBodyBytes))
 		if err != nil {

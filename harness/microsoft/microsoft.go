@@ -19,6 +19,7 @@ import (
 	"github.com/saasconform/saasconform/harness/identity"
 	"github.com/saasconform/saasconform/harness/inprocess"
 	"github.com/saasconform/saasconform/harness/marketplace"
+	"github.com/saasconform/saasconform/harness/profile"
 	"github.com/saasconform/saasconform/harness/proxy"
 	"github.com/saasconform/saasconform/harness/statefile"
 	"github.com/saasconform/saasconform/harness/tlsca"
@@ -76,6 +77,10 @@ type Options struct {
 	TokenLifetime time.Duration // access token lifetime, default 1h
 	Marketplace   []marketplace.Option
 	Auth          []identity.AuthOption
+	// Profile is how the fakes answer (harness/profile): Strict, the
+	// default, or Production, which also answers 401 for an unusable
+	// bearer token.
+	Profile profile.Profile
 }
 
 // Side is Microsoft's side of a run, up and serving.
@@ -223,8 +228,9 @@ func Start(o Options) (s *Side, err error) {
 	if err = s.Identity.SetURL(s.AuthorityURL); err != nil {
 		return nil, err
 	}
+	prof := o.Profile.OrStrict()
 	mopts := append([]marketplace.Option{marketplace.WithClock(s.Clock), marketplace.WithViolations(s.Log),
-		marketplace.WithBaseURL(s.MarketplaceURL), marketplace.WithPublisherID(PublisherID)}, o.Marketplace...)
+		marketplace.WithBaseURL(s.MarketplaceURL), marketplace.WithPublisherID(PublisherID), marketplace.WithProfile(prof)}, o.Marketplace...)
 	if o.State != nil {
 		mopts = append(mopts, marketplace.WithJournal(o.State))
 	}
@@ -236,12 +242,19 @@ func Start(o Options) (s *Side, err error) {
 			return nil, err
 		}
 	}
-	auth, err := identity.NewMarketplaceAuth(s.Identity, o.Auth...)
+	authOpts := o.Auth
+	if prof.IsProduction() {
+		// The gateway answers 401 for a missing, malformed, expired or
+		// wrong-audience token (spec/README.md, "The production
+		// profile"); 403 stays for another publisher's subscription.
+		authOpts = append([]identity.AuthOption{identity.WithFailureStatus(http.StatusUnauthorized)}, authOpts...)
+	}
+	auth, err := identity.NewMarketplaceAuth(s.Identity, authOpts...)
 	if err != nil {
 		return nil, err
 	}
 	s.API, err = contract.New(s.Marketplace, contract.WithAuthenticator(auth), contract.WithViolations(s.Log),
-		contract.WithClock(s.Clock), contract.OnExchange(s.keep))
+		contract.WithClock(s.Clock), contract.OnExchange(s.keep), contract.WithProfile(prof))
 	if err != nil {
 		return nil, err
 	}

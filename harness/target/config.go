@@ -159,7 +159,17 @@ type Marketplace struct {
 	Proxy            bool     `yaml:"proxy"`
 	ProxyListen      string   `yaml:"proxyListen"`      // default 127.0.0.1:0
 	ProxyPassthrough []string `yaml:"proxyPassthrough"` // hosts the proxy lets through untouched
+	// Profile is how the fakes answer: ProfileStrict (the documents, the
+	// default) or ProfileProduction (what the real service is reported to
+	// do; spec/README.md, "The production profile").
+	Profile string `yaml:"profile"`
 }
+
+// Marketplace profiles (harness/profile).
+const (
+	ProfileStrict     = "strict"
+	ProfileProduction = "production"
+)
 
 // Timeouts bound the harness's waits.
 type Timeouts struct {
@@ -283,6 +293,9 @@ func applyDefaults(c *Config, present func(path string) bool) {
 	}
 	if !present("marketplace.pageSize") {
 		m.PageSize = DefaultPageSize
+	}
+	if !present("marketplace.profile") {
+		m.Profile = ProfileStrict
 	}
 	if !present("marketplace.proxyListen") {
 		m.ProxyListen = DefaultListen

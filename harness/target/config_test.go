@@ -84,6 +84,8 @@ func TestParseErrors(t *testing.T) {
 			[]wantErr{{4, "publisher.rejects.maxSeats", "-5 is negative", "0 for no limit"}}},
 		{"page size", base + "marketplace: {pageSize: 0}\n",
 			[]wantErr{{4, "marketplace.pageSize", "0 is not a page size", ""}}},
+		{"profile", base + "marketplace:\n  pageSize: 5\n  profile: prod\n",
+			[]wantErr{{6, "marketplace.profile", `unknown profile "prod"`, `"strict" or "production"`}}},
 		{"listen", base + "marketplace: {listen: localhost}\n",
 			[]wantErr{{4, "marketplace.listen", `"localhost" is not host:port`, "127.0.0.1:0"}}},
 		{"number that is text", base + "  port: eighty\n",
@@ -246,7 +248,7 @@ func TestDefaults(t *testing.T) {
 		"landing.mode": c.Publisher.Landing.Mode, "confirmForm": c.Publisher.Landing.ConfirmForm,
 		"inheritEnv": c.Publisher.Start.InheritEnv, "readyTimeout": c.Publisher.Start.ReadyTimeout,
 		"stopTimeout": c.Publisher.Start.StopTimeout, "action method": c.Publisher.Actions.Cancel.Method,
-		"tokenLifetime": c.Identity.TokenLifetime, "tokenVersion": c.Identity.TokenVersion,
+		"tokenLifetime": c.Identity.TokenLifetime, "tokenVersion": c.Identity.TokenVersion, "profile": c.Marketplace.Profile,
 		"tls": c.Marketplace.TLS, "listen": c.Marketplace.Listen, "identityListen": c.Marketplace.IdentityListen,
 		"pageSize": c.Marketplace.PageSize, "capabilities": len(c.Capabilities),
 		"webhookAck": c.Timeouts.WebhookAck, "flow": c.Timeouts.Flow, "request": c.Timeouts.Request, "idle": c.Timeouts.Idle,
@@ -254,7 +256,7 @@ func TestDefaults(t *testing.T) {
 	}
 	want := map[string]any{
 		"landing.mode": "http", "confirmForm": true, "inheritEnv": true, "readyTimeout": 60 * time.Second,
-		"stopTimeout": 5 * time.Second, "action method": "POST", "tokenLifetime": 2 * time.Second, "tokenVersion": "v2",
+		"stopTimeout": 5 * time.Second, "action method": "POST", "tokenLifetime": 2 * time.Second, "tokenVersion": "v2", "profile": "strict",
 		"tls": true, "listen": "127.0.0.1:0", "identityListen": "127.0.0.1:0", "pageSize": 100, "capabilities": 14,
 		"webhookAck": 10 * time.Second, "flow": 30 * time.Second, "request": 10 * time.Second, "idle": 2 * time.Second,
 		"reports": filepath.Join("dir", "reports"), "dir": "dir", "startDir": "dir", "offers": "",

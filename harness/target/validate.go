@@ -131,6 +131,9 @@ func (k *checker) validate(c *Config) {
 	if len(m.ProxyPassthrough) > 0 && !m.Proxy {
 		k.add("marketplace.proxyPassthrough", "set without marketplace.proxy", "set marketplace.proxy: true, or remove the list")
 	}
+	if profiles := []string{ProfileStrict, ProfileProduction}; !slices.Contains(profiles, m.Profile) {
+		k.add("marketplace.profile", fmt.Sprintf("unknown profile %q", m.Profile), k.choose(m.Profile, profiles))
+	}
 	if m.PageSize <= 0 {
 		k.add("marketplace.pageSize", fmt.Sprintf("%d is not a page size", m.PageSize), "write a positive number (Microsoft pages by 100)")
 	}

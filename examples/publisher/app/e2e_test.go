@@ -6,12 +6,14 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/saasconform/saasconform/examples/publisher/app"
 	"github.com/saasconform/saasconform/harness/identity"
 	"github.com/saasconform/saasconform/harness/marketplace"
+	"github.com/saasconform/saasconform/harness/profile"
 )
 
 // expect waits until both the publisher's probe and Microsoft's view show
@@ -394,5 +396,39 @@ func TestEndToEndAutoActivation(t *testing.T) {
 	e.noErrors()
 	if vs := e.log.All(); len(vs) != 0 {
 		t.Fatalf("violations: %v", vs)
+	}
+}
+
+// TestEndToEndRetriesTransientReads: a read answered 503, 500 or 429 is
+// asked again (after Retry-After for the 429) and the flow completes, in the
+// production profile with its real error shapes.
+func TestEndToEndRetriesTransientReads(t *testing.T) {
+	e := newEnv(t, marketplace.WithProfile(profile.Production), marketplace.WithTransientFaults(0, 0))
+	p := e.publisher(nil)
+	buy := e.purchase(marketplace.PurchaseRequest{PlanID: "flat-monthly"})
+	p.activate(buy)
+	id := buy.SubscriptionID
+	for _, f := range []marketplace.Fault{
+		{Op: marketplace.OpGetOperation, SubscriptionID: id, Count: 1, Status: 503},
+		{Op: marketplace.OpGetOperation, SubscriptionID: id, Count: 1, Status: 429, RetryAfter: time.Second},
+		{Op: marketplace.OpGetOperation, SubscriptionID: id, Count: 1, Status: 500},
+	} {
+		if err := e.m.InjectFault(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	status, body := p.post("/admin/subscriptions/" + id + "/plan?to=flat-yearly")
+	if status != http.StatusOK {
+		t.Fatalf("admin plan with three transient faults on GET operation: %d %s", status, body)
+	}
+	if took := time.Since(start); took < time.Second {
+		t.Errorf("the change took %v: the 429's Retry-After of 1s was not waited for", took)
+	}
+	if n := e.calls("getOperation", id); n < 4 {
+		t.Errorf("%d GET operation calls, want the three refused ones and at least one more", n)
+	}
+	if w := e.log.ForRule("FUL-RETRY-02"); len(w) != 0 {
+		t.Errorf("retry before Retry-After: %v", w)
 	}
 }

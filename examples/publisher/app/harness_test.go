@@ -98,7 +98,8 @@ func newEnvWith(t *testing.T, idopts []identity.Option, mopts ...marketplace.Opt
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.api, err = contract.New(e.m, contract.WithViolations(e.log), contract.WithAuthenticator(auth),
+	// The validator checks error bodies in the fake's profile.
+	e.api, err = contract.New(e.m, contract.WithViolations(e.log), contract.WithAuthenticator(auth), contract.WithProfile(e.m.Profile()),
 		contract.OnExchange(func(x contract.Exchange) {
 			e.mu.Lock()
 			e.exchanges = append(e.exchanges, x)

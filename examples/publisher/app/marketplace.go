@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -266,11 +267,74 @@ func (c *Client) do(ctx context.Context, method, target string, body any, header
 }
 
 func (c *Client) getJSON(ctx context.Context, target string, out any) error {
-	_, data, err := c.do(ctx, http.MethodGet, target, nil, nil, http.StatusOK)
+	data, err := c.getRetrying(ctx, target)
 	if err != nil {
 		return err
 	}
 	return decodeLenient(data, out)
+}
+
+// Retrying reads. A GET changes nothing, so one answered 500, 502, 503,
+// 504 or 429 is simply asked again: after Retry-After when the answer names
+// one, else after a short back-off that doubles. Changes (activate, PATCH,
+// DELETE) are never retried blindly: the client cannot know whether the
+// first attempt took effect.
+const (
+	getMaxAttempts = 5
+	getFirstPause  = 100 * time.Millisecond
+	getMaxPause    = 5 * time.Second
+)
+
+// transientStatus reports whether a status is worth asking again.
+func transientStatus(s int) bool {
+	switch s {
+	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// getRetrying GETs target, retrying transient failures, and returns the
+// body of the 200.
+func (c *Client) getRetrying(ctx context.Context, target string) ([]byte, error) {
+	pause := getFirstPause
+	for attempt := 1; ; attempt++ {
+		resp, data, err := c.do(ctx, http.MethodGet, target, nil, nil, http.StatusOK)
+		if err == nil {
+			return data, nil
+		}
+		// no-retry-on-5xx: the first transient failure is final.
+		if c.mistake == NoRetryOnTransient || resp == nil || !transientStatus(resp.StatusCode) || attempt == getMaxAttempts {
+			return nil, err
+		}
+		wait := pause
+		if ra := retryAfter(resp.Header.Get("Retry-After")); ra > 0 {
+			wait = ra
+		}
+		pause = min(2*pause, getMaxPause)
+		t := time.NewTimer(min(wait, getMaxPause))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+	}
+}
+
+// retryAfter reads a Retry-After header: delay-seconds or an HTTP date.
+func retryAfter(h string) time.Duration {
+	if h == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(h)); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		return time.Until(t)
+	}
+	return 0
 }
 
 func decodeLenient(data []byte, out any) error {

@@ -52,6 +52,7 @@ const (
 	IgnoreSubscribe         Mistake = "ignore-subscribe"
 	ActivateAfterAuto       Mistake = "activate-after-auto"
 	UnknownActionCrashes    Mistake = "unknown-action-crashes"
+	NoRetryOnTransient      Mistake = "no-retry-on-5xx"
 )
 
 // MistakeInfo describes one mistake: the table main's help and the README
@@ -102,7 +103,17 @@ var Mistakes = []MistakeInfo{
 	{ChangeWithoutChecking, "—", "STATE-02, FUL-UPDATE-03", "asks Microsoft for any change its admin requests, whatever the subscription's state or allowedCustomerOperations", "PATCH of a Suspended subscription, or of a CSP subscription that allows only Read; 400"},
 	{IgnoreSubscribe, "—", "WH-SUBSCRIBE-01", "acknowledges a Subscribe notification but provisions nothing, waiting for a landing visit that need never come", "probe has no account for a subscription Microsoft activated itself"},
 	{ActivateAfterAuto, "—", "FUL-ACTIVATE-05, FUL-RESOLVE-02", "a Manage-account visit to a subscription Microsoft activated itself calls activate, and shows the refusal to the customer as an error page", "activate on an auto-activated subscription (a warning alone), then the landing page answers 502"},
+	{NoRetryOnTransient, "—", "FUL-RETRY-01", "treats a 500, 503 or 429 answer to a read (GET subscription or operation) as final instead of asking again",
+		"in the production profile, a flow stops after a transient fault on a GET"},
 }
+
+// mistakeProfiles are the mistakes only the production profile shows: the
+// strict fake never answers a read with a transient fault.
+var mistakeProfiles = map[Mistake]string{NoRetryOnTransient: "production"}
+
+// Profile is the marketplace profile (a target's marketplace.profile) a run
+// needs to show mistake m: "production", or "" for the default, strict.
+func (m Mistake) Profile() string { return mistakeProfiles[m] }
 
 // ParseMistake returns the mistake named s; "" is the correct publisher.
 // An unknown name is an error that lists the valid ones.

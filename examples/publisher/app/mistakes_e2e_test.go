@@ -275,6 +275,19 @@ func TestMistakesAreVisibleFromOutside(t *testing.T) {
 				t.Fatalf("%d GET operation calls", n)
 			}
 		}},
+		{mistake: app.NoRetryOnTransient, run: func(t *testing.T, e *env, p *pub) {
+			buy := e.purchase(flat)
+			p.activate(buy)
+			if err := e.m.InjectFault(marketplace.Fault{Op: marketplace.OpGetOperation, SubscriptionID: buy.SubscriptionID, Count: 1, Status: 503}); err != nil {
+				t.Fatal(err)
+			}
+			if status, body := p.post("/admin/subscriptions/" + buy.SubscriptionID + "/plan?to=flat-yearly"); status != http.StatusBadGateway {
+				t.Fatalf("admin plan after one 503 on GET operation: %d %s, want 502 (the mistake gives up)", status, body)
+			}
+			if n := e.calls("getOperation", buy.SubscriptionID); n != 1 {
+				t.Fatalf("%d GET operation calls, want 1 (no retry)", n)
+			}
+		}},
 		{mistake: app.PartnerNoticeApplied, run: func(t *testing.T, e *env, p *pub) {
 			buy := e.purchase(flat)
 			p.activate(buy)

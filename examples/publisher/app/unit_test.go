@@ -98,8 +98,16 @@ func TestMistakeTable(t *testing.T) {
 			t.Errorf("%s: incomplete entry %+v", m.Name, m)
 		}
 	}
-	if len(Mistakes) != 36 {
-		t.Errorf("%d mistakes, want 36", len(Mistakes))
+	if len(Mistakes) != 37 {
+		t.Errorf("%d mistakes, want 37", len(Mistakes))
+	}
+	for _, m := range Mistakes {
+		if p := m.Name.Profile(); p != "" && p != "production" {
+			t.Errorf("%s: profile %q is not a marketplace profile", m.Name, p)
+		}
+	}
+	if NoRetryOnTransient.Profile() != "production" || DecodeTokenTwice.Profile() != "" {
+		t.Error("only the production-only mistakes name a profile")
 	}
 	if m, err := ParseMistake(""); err != nil || m != NoMistake {
 		t.Errorf("empty: %q %v", m, err)

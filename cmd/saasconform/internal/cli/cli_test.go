@@ -396,7 +396,7 @@ func TestRulesCommand(t *testing.T) {
 	if err != nil {
 		t.Fatalf("rules -brief: %v\n%s", err, out)
 	}
-	for _, want := range []string{"FUL-RESOLVE-01", "decode-token-twice", "not checkable", "WH-AUTH-01"} {
+	for _, want := range []string{"FUL-RESOLVE-01", "decode-token-twice", "not checkable", "WH-AUTH-01", "PROFILES", "production"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("rules -brief lacks %q:\n%s", want, out)
 		}
@@ -405,7 +405,8 @@ func TestRulesCommand(t *testing.T) {
 		t.Errorf("Ginkgo's progress leaked into the listing:\n%s", out)
 	}
 	full, err := command(t, "rules").CombinedOutput()
-	if err != nil || !strings.Contains(string(full), "spec:   Landing page resolves the purchase token") {
+	if err != nil || !strings.Contains(string(full), "spec:   Landing page resolves the purchase token") ||
+		!strings.Contains(string(full), "profiles: production") {
 		t.Fatalf("rules: %v\n%s", err, full)
 	}
 	if code, _, _ := run(t, "rules", "extra"); code != ExitSetup {

@@ -25,6 +25,7 @@ import (
 	"github.com/saasconform/saasconform/harness/driver"
 	"github.com/saasconform/saasconform/harness/marketplace"
 	"github.com/saasconform/saasconform/harness/microsoft"
+	"github.com/saasconform/saasconform/harness/profile"
 	"github.com/saasconform/saasconform/harness/report"
 	"github.com/saasconform/saasconform/harness/statefile"
 	"github.com/saasconform/saasconform/harness/tlsca"
@@ -44,6 +45,7 @@ type serveFlags struct {
 	caDir           string
 	state           string
 	violations      string
+	profile         string
 }
 
 func newServeFlags(output io.Writer) *serveFlags {
@@ -61,6 +63,8 @@ func newServeFlags(output io.Writer) *serveFlags {
 		"login.microsoftonline.com and marketplaceapi.microsoft.com for an app that keeps those names and sets HTTPS_PROXY")
 	fs.StringVar(&f.caDir, "ca-dir", "", "folder for the CA file (default: the -state file's folder, else a temporary folder removed on exit)")
 	fs.StringVar(&f.violations, "violations", "", "write the session's violations to `FILE` as JSON when serve stops (the format of run's violations.json)")
+	fs.StringVar(&f.profile, "profile", "strict", "how the fakes answer: `strict` (as Microsoft's documents say) or production (as the real service is reported to: "+
+		"401s, real error bodies, 400 locked, an empty operations list, transient 5xx/429 on reads; spec/README.md)")
 	fs.StringVar(&f.state, "state", "", "keep subscriptions, operations, tokens, credentials and the CA in `FILE` across restarts (default: memory only); "+
 		"a regular file or a new path, locked while serve runs")
 	return f
@@ -111,6 +115,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if f.fs.NArg() > 0 {
 		return fail("unexpected argument %q", f.fs.Arg(0))
+	}
+	prof, err := profile.Parse(f.profile)
+	if err != nil {
+		return fail("-profile: %v", err)
 	}
 	for _, a := range [][2]string{{"-marketplace-addr", f.marketplaceAddr}, {"-identity-addr", f.identityAddr}} {
 		if _, _, err := net.SplitHostPort(a[1]); err != nil {
@@ -178,7 +186,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		MarketplaceAddr: f.marketplaceAddr, IdentityAddr: f.identityAddr, Dir: caDir, State: state,
 		// A standing service keeps a bounded transcript and violation log;
 		// every violation is still printed as it happens.
-		MaxExchanges: 5000, MaxViolations: 10000, Marketplace: []marketplace.Option{marketplace.WithMaxEvents(5000)}})
+		MaxExchanges: 5000, MaxViolations: 10000, Marketplace: []marketplace.Option{marketplace.WithMaxEvents(5000)}, Profile: prof})
 	if err != nil {
 		return fail("%v", err)
 	}

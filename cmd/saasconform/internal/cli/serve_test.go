@@ -159,6 +159,7 @@ func TestServeRefusesBadFlags(t *testing.T) {
 		{[]string{"extra"}, `unexpected argument "extra"`},
 		{append(free, "-control-addr", "0.0.0.0:0"), "-control-addr \"0.0.0.0:0\": the control server has no authentication"},
 		{append(free, "-marketplace-addr", "nowhere"), `-marketplace-addr "nowhere": want host:port`},
+		{append(free, "-profile", "prod"), `-profile: unknown profile "prod": want strict or production`},
 		{append(free, "-webhook", "localhost:3000/webhook"), `-webhook "localhost:3000/webhook": want an absolute`},
 		{append(free, "-landing", "/landing"), `-landing "/landing": want an absolute`},
 		{append(free, "-marketplace-addr", busy.Addr().String()), "address already in use"},
