@@ -1,0 +1,130 @@
+package suites
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/saasconform/saasconform/harness/driver"
+	"github.com/saasconform/saasconform/harness/identity"
+	"github.com/saasconform/saasconform/harness/marketplace"
+	"github.com/saasconform/saasconform/harness/target"
+)
+
+// rolloverGrace is how long, in real time, a publisher may keep refusing a
+// token signed with a key Entra has just rolled over to. Apps may throttle
+// their JWKS refreshes (once per 30 s is common; Microsoft.IdentityModel
+// waits 5 minutes by default) and Microsoft retries a refused notification
+// for eight hours, so a throttled refresh is survivable; the harness waits
+// the flow timeout, and at least 35 s, with a retry every
+// rolloverRetryEvery. A target whose app throttles longer raises
+// timeouts.flow.
+func rolloverGrace() time.Duration { return max(env.Target.Timeouts.Flow, 35*time.Second) }
+
+const rolloverRetryEvery = 2 * time.Second
+
+// The key rollover runs in every profile: Entra documents that its signing
+// keys roll over periodically and, in an emergency, at once
+// (https://learn.microsoft.com/entra/identity-platform/signing-key-rollover),
+// so a strict reading of the documents already includes it.
+var _ = Describe("Signing key rollover", Label("flow:webhookAuth", "WH-AUTH-02"), func() {
+	It("accepts a genuine webhook signed with a key Entra rolled over to mid-run, and acts on it",
+		Label("STATE-06"), func(ctx SpecContext) {
+			f := begin(ctx, target.CapLanding, target.CapActivate, target.CapSuspend, target.CapReinstate, target.CapWebhookAuth)
+			p := f.buyActive(marketplace.PurchaseRequest{PlanID: plans().Flat})
+
+			// The app reads Entra's keys (if it has not yet) for a token
+			// signed with the key it could have known since it started.
+			_, d := f.customer(marketplace.ActionSuspend, p.SubscriptionID)
+			f.expectAcked(d)
+			f.settledView(p.SubscriptionID, "after a Suspend signed with the key before the rollover", false)
+
+			old := env.MS.Identity.CurrentKey()
+			k := env.MS.Identity.Rotate()
+			// Later specs sign with the old key again, whatever the order:
+			// an app that never refreshes fails this spec alone.
+			DeferCleanup(func() {
+				if _, err := env.MS.Identity.RollBack(); err != nil {
+					AddReportEntry("key rollover", "could not roll Entra's keys back: "+err.Error())
+				}
+			})
+			By(fmt.Sprintf("Entra rolls its signing keys over: kid %s signs from now on (kid %s is still listed)", k.ID, old.ID))
+			keysRead := len(f.entraReads(identity.OpKeys))
+
+			op, err := env.MS.Marketplace.Reinstate(p.SubscriptionID)
+			Expect(err).NotTo(HaveOccurred())
+			By("Microsoft notifies the webhook: Reinstate, with a token signed with the new key")
+			d = f.deliverAfterRollover(f.event(op.ID), k.ID, keysRead)
+			f.expectAcked(d)
+			op = f.awaitAnswer(p.SubscriptionID, op.ID)
+			Expect(op.Status).To(Equal(marketplace.OpSucceeded), "the Reinstate signed with the new key was not accepted\n%s", f.violationText())
+			f.waitStatus(p.SubscriptionID, marketplace.Subscribed)
+			f.settledView(p.SubscriptionID, "after a Reinstate signed with the new key", false)
+			f.done()
+		})
+})
+
+// deliverAfterRollover delivers a genuine notification signed with the
+// rolled-over key kid. While the app refuses it as unauthenticated, it is
+// sent again every rolloverRetryEvery until rolloverGrace has passed, as
+// Microsoft keeps retrying; a refusal after that is WH-AUTH-02. The
+// refusals meanwhile are not WH-ACK-01: an app that refreshes its keys
+// only every so often is allowed a few.
+func (f *flow) deliverAfterRollover(p marketplace.WebhookPayload, kid string, keysRead int) driver.Delivery {
+	GinkgoHelper()
+	s := env.Sender
+	quiet := &driver.Sender{URL: s.URL, Client: s.Client, Issuer: s.Issuer, App: s.App, Version: s.Version, Clock: s.Clock,
+		Market: s.Market, AckWindow: s.AckWindow, Attempts: 1}
+	deadline := time.Now().Add(rolloverGrace())
+	var refusals []int
+	for {
+		d, err := quiet.Deliver(f.ctx, p)
+		Expect(err).NotTo(HaveOccurred())
+		last := d.Attempts[len(d.Attempts)-1]
+		unauthenticated := last.Status == http.StatusUnauthorized || last.Status == http.StatusForbidden
+		if !unauthenticated {
+			if len(refusals) > 0 {
+				AddReportEntry("key rollover", fmt.Sprintf("the app refused the new key %d time(s) before accepting it", len(refusals)))
+			}
+			if !d.Acked() {
+				f.record(violationFor("WH-ACK-01", p.SubscriptionID,
+					fmt.Sprintf("webhook answered %d to a %s notification after a key rollover", last.Status, p.Action),
+					statusText(last.Status)+" "+clip(strings.TrimSpace(last.Body+" "+last.Err)), "200",
+					"acknowledge every Reinstate with 200"))
+			}
+			return d
+		}
+		refusals = append(refusals, last.Status)
+		if time.Now().After(deadline) || f.ctx.Err() != nil {
+			refetched := "and never read Entra's keys again"
+			if n := len(f.entraReads(identity.OpKeys)) - keysRead; n > 0 {
+				refetched = fmt.Sprintf("although it read Entra's keys %d time(s) since", n)
+			}
+			f.record(violationFor("WH-AUTH-02", p.SubscriptionID,
+				"the webhook refused Microsoft's genuine token signed with Entra's new key (kid "+kid+") "+refetched,
+				fmt.Sprintf("%d refusals (%s) over %s", len(refusals), statusText(last.Status), rolloverGrace()),
+				"2xx once the app has read the JWKS again",
+				"when a token names a kid you do not know, fetch Entra's JWKS again (throttled to a few seconds, not for ever) before refusing; never keep the first JWKS for the life of the process"))
+			fail("WH-AUTH-02: the webhook refused a genuine token after Entra rolled its keys over\n" + f.violationText())
+		}
+		select {
+		case <-f.ctx.Done():
+		case <-time.After(rolloverRetryEvery):
+		}
+	}
+}
+
+// entraReads are the spec's calls to one of Entra's endpoints.
+func (f *flow) entraReads(op string) []string {
+	var out []string
+	for _, e := range f.exchanges() {
+		if e.Operation == op {
+			out = append(out, e.URL)
+		}
+	}
+	return out
+}
