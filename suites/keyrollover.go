@@ -13,6 +13,7 @@ import (
 	"github.com/saasconform/saasconform/harness/identity"
 	"github.com/saasconform/saasconform/harness/marketplace"
 	"github.com/saasconform/saasconform/harness/target"
+	"github.com/saasconform/saasconform/harness/violation"
 )
 
 // rolloverGrace is how long, in real time, a publisher may keep refusing a
@@ -73,13 +74,14 @@ var _ = Describe("Signing key rollover", Label("flow:webhookAuth", "WH-AUTH-02")
 // sent again every rolloverRetryEvery until rolloverGrace has passed, as
 // Microsoft keeps retrying; a refusal after that is WH-AUTH-02. The
 // refusals meanwhile are not WH-ACK-01: an app that refreshes its keys
-// only every so often is allowed a few.
+// only every so often is allowed a few, with a WH-AUTH-02 warning.
 func (f *flow) deliverAfterRollover(p marketplace.WebhookPayload, kid string, keysRead int) driver.Delivery {
 	GinkgoHelper()
 	s := env.Sender
 	quiet := &driver.Sender{URL: s.URL, Client: s.Client, Issuer: s.Issuer, App: s.App, Version: s.Version, Clock: s.Clock,
 		Market: s.Market, AckWindow: s.AckWindow, Attempts: 1}
-	deadline := time.Now().Add(rolloverGrace())
+	began := time.Now()
+	deadline := began.Add(rolloverGrace())
 	var refusals []int
 	for {
 		d, err := quiet.Deliver(f.ctx, p)
@@ -87,8 +89,17 @@ func (f *flow) deliverAfterRollover(p marketplace.WebhookPayload, kid string, ke
 		last := d.Attempts[len(d.Attempts)-1]
 		unauthenticated := last.Status == http.StatusUnauthorized || last.Status == http.StatusForbidden
 		if !unauthenticated {
-			if len(refusals) > 0 {
-				AddReportEntry("key rollover", fmt.Sprintf("the app refused the new key %d time(s) before accepting it", len(refusals)))
+			if len(refusals) > 0 && d.Acked() {
+				// Survivable, as Microsoft retries; each refusal still
+				// delays the notification by a retry interval.
+				v := violationFor("WH-AUTH-02", p.SubscriptionID,
+					fmt.Sprintf("the webhook accepted Entra's new key (kid %s) only after refusing it %d time(s)", kid, len(refusals)),
+					fmt.Sprintf("%d refusals (%s) over %s, then %s", len(refusals), statusText(refusals[0]),
+						time.Since(began).Round(time.Second), statusText(last.Status)),
+					"2xx on the first delivery signed with the new key",
+					"fetch Entra's JWKS again as soon as a token names an unknown kid; throttle those refreshes to seconds, not tens of seconds or minutes")
+				v.Severity = violation.Warning
+				f.record(v)
 			}
 			if !d.Acked() {
 				f.record(violationFor("WH-ACK-01", p.SubscriptionID,
