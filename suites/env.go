@@ -212,6 +212,12 @@ func prepare(ctx context.Context, cfg Config) (e *Env, err error) {
 	}
 	e.Sender = &driver.Sender{URL: e.Target.Publisher.Webhook, Client: e.Client, Issuer: e.MS.Identity, App: e.MS.App,
 		Version: version, Clock: e.MS.Clock, Log: e.MS.Log, Market: e.MS.Marketplace, AckWindow: e.Target.Timeouts.WebhookAck}
+	if productionWebhooks(e.Target) {
+		// Microsoft's own schedule, moved through on the harness clock; the
+		// wall-time bound keeps an app that fails slowly from holding the run.
+		e.Sender.Attempts, e.Sender.Backoff = driver.MicrosoftAttempts, driver.MicrosoftBackoff
+		e.Sender.GiveUpAfter = e.Target.Timeouts.WebhookAck
+	}
 	// The publisher's own changes come back to its webhook, as Microsoft
 	// notifies them too (operationRequestSource Partner).
 	e.MS.Marketplace.OnEvent(func(ev marketplace.Event) {

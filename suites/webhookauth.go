@@ -94,7 +94,8 @@ var _ = Describe("Webhook authentication", Label("flow:webhookAuth", "WH-AUTH-01
 		}
 		s := &driver.Sender{URL: env.Sender.URL, Client: env.Sender.Client, Issuer: env.Sender.Issuer, App: env.Sender.App,
 			Version: v, Clock: env.Sender.Clock, Log: env.Sender.Log, Market: env.Sender.Market,
-			AckWindow: env.Sender.AckWindow, Attempts: env.Sender.Attempts, Backoff: env.Sender.Backoff}
+			AckWindow: env.Sender.AckWindow, Attempts: env.Sender.Attempts, Backoff: env.Sender.Backoff,
+			GiveUpAfter: env.Sender.GiveUpAfter}
 		By(fmt.Sprintf("Microsoft notifies the webhook with a v%d token", v))
 		d, err := s.Deliver(f.ctx, f.event(op.ID))
 		Expect(err).NotTo(HaveOccurred())

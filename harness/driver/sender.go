@@ -36,10 +36,13 @@ type Attempt struct {
 
 // Delivery is one webhook notification and every attempt to deliver it.
 type Delivery struct {
-	Payload  marketplace.WebhookPayload `json:"payload"`
-	Body     []byte                     `json:"body"` // exactly what was POSTed
-	Forgery  string                     `json:"forgery,omitempty"`
-	Attempts []Attempt                  `json:"attempts"`
+	Payload marketplace.WebhookPayload `json:"payload"`
+	Body    []byte                     `json:"body"` // exactly what was POSTed
+	Forgery string                     `json:"forgery,omitempty"`
+	// Duplicate: a second delivery of a notification already acknowledged
+	// (Sender.Redeliver).
+	Duplicate bool      `json:"duplicate,omitempty"`
+	Attempts  []Attempt `json:"attempts"`
 }
 
 // Acked reports whether the last attempt got a 2xx.
@@ -80,7 +83,18 @@ type Sender struct {
 	// real marketplace keeps trying for hours).
 	Attempts int
 	// Backoff is the wait before retry n (1-based); default 2^(n-1) seconds.
+	// MicrosoftBackoff with MicrosoftAttempts is Microsoft's own schedule.
 	Backoff func(n int) time.Duration
+	// GiveUpAfter, when set, bounds the wall time one delivery may take:
+	// no attempt starts after it. Microsoft keeps trying for hours on its
+	// clock; the harness moves its fake clock through the back-off, but each
+	// attempt still costs real time when the app is slow to answer.
+	GiveUpAfter time.Duration
+	// Redeliver sends every acknowledged notification a second time at
+	// once, with a fresh token, as Microsoft does when the acknowledgement
+	// is lost on the way back (delivery is at least once). The second
+	// delivery is kept as a Delivery of its own with Duplicate set.
+	Redeliver bool
 
 	// MaxKept bounds the deliveries Deliveries keeps (the newest); 0 keeps
 	// every one, as a run of the suites needs and a long-lived serve must not.
@@ -126,13 +140,29 @@ func (s *Sender) Deliver(ctx context.Context, p marketplace.WebhookPayload) (Del
 func (s *Sender) DeliverBody(ctx context.Context, p marketplace.WebhookPayload, body []byte) (Delivery, error) {
 	s.inFlight.Add(1)
 	defer s.inFlight.Add(-1)
-	d := Delivery{Payload: p, Body: body}
+	d, err := s.deliver(ctx, p, body, false)
+	if err != nil || !s.Redeliver || !d.Acked() {
+		return d, err
+	}
+	if _, err := s.deliver(ctx, p, body, true); err != nil {
+		return d, err
+	}
+	return d, nil
+}
+
+// deliver is one delivery of a notification, with its retries.
+func (s *Sender) deliver(ctx context.Context, p marketplace.WebhookPayload, body []byte, duplicate bool) (Delivery, error) {
+	d := Delivery{Payload: p, Body: body, Duplicate: duplicate}
 	attempts := s.Attempts
 	if attempts <= 0 {
 		attempts = 3
 	}
+	began := time.Now()
 	for n := 1; n <= attempts; n++ {
 		if n > 1 {
+			if s.GiveUpAfter > 0 && time.Since(began) >= s.GiveUpAfter {
+				break
+			}
 			if err := s.wait(ctx, s.backoff(n-1)); err != nil {
 				return s.keep(d), err
 			}
@@ -281,6 +311,28 @@ func (s *Sender) wait(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// MicrosoftAttempts is one delivery and the 500 retries Microsoft makes
+// (https://learn.microsoft.com/partner-center/marketplace-offers/pc-saas-fulfillment-webhook:
+// "500 retries over eight hours").
+const MicrosoftAttempts = 501
+
+// MicrosoftBackoff is a retry schedule with Microsoft's documented span:
+// 500 retries over about eight hours. The interval itself is not
+// documented; this one retries soon at first (1 s, 5 s, 30 s), as a
+// transient failure deserves, then every 58 s, which fills the eight hours
+// (36 s + 497 × 58 s ≈ 8 h 1 min). On a fake clock none of it is waited.
+func MicrosoftBackoff(n int) time.Duration {
+	switch {
+	case n <= 1:
+		return time.Second
+	case n == 2:
+		return 5 * time.Second
+	case n == 3:
+		return 30 * time.Second
+	}
+	return 58 * time.Second
 }
 
 func (s *Sender) backoff(n int) time.Duration {

@@ -281,3 +281,13 @@ func (i *Issuer) WebhookToken(publisher App, v TokenVersion) (string, error) {
 	tok, _, err := i.mintAt(i.URL(), marketplace, strings.ToLower(publisher.ClientID), v, i.webhook.Now())
 	return tok, err
 }
+
+// RollBack undoes a Rotate: the previous key becomes current again and the
+// key it replaces stays in the JWKS as the previous one, so every token
+// signed with either keeps verifying. A spec that rolls the keys mid-run
+// (Entra may roll them at any time, see
+// https://learn.microsoft.com/entra/identity-platform/signing-key-rollover)
+// rolls back when it ends, so later specs sign with a key the publisher
+// has known from the start and a publisher that caches the JWKS forever
+// fails the rollover spec alone, whatever order the specs run in.
+func (i *Issuer) RollBack() (Key, error) { return i.keys.swap() }

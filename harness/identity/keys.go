@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"sync"
@@ -118,6 +119,21 @@ func (r *keyring) rotate(now time.Time) (Key, error) {
 	}
 	r.previous, r.current, r.jwks = r.current, k, doc
 	return k.Key, nil
+}
+
+// swap makes the previous key current and the current one previous.
+func (r *keyring) swap() (Key, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.previous.Private == nil {
+		return r.current.Key, errors.New("identity: no previous key to roll back to")
+	}
+	doc, err := marshalJWKS(r.previous, r.current)
+	if err != nil {
+		return r.current.Key, err
+	}
+	r.previous, r.current, r.jwks = r.current, r.previous, doc
+	return r.current.Key, nil
 }
 
 func (r *keyring) currentKey() Key {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/go-jose/go-jose/v4"
@@ -108,4 +109,55 @@ func TestRotateKeepsPreviousKeyAndDropsTheOneBefore(t *testing.T) {
 	if pub, ok := i.PublicKey(k2.ID); !ok || !pub.Equal(&k2.Private.PublicKey) {
 		t.Error("PublicKey does not return the current key")
 	}
+}
+
+func TestRollBackRestoresTheKeyBeforeRotateAndKeepsBothVerifying(t *testing.T) {
+	i, _ := newTestIssuer(t, WithURL("https://login.test"))
+	app := fixtureApp(t, i, "contoso")
+	k0 := i.CurrentKey()
+	k1 := i.Rotate()
+	tok1, _, err := i.AccessToken(app, MarketplaceAppID, V2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := i.RollBack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.ID != k0.ID || i.CurrentKey().ID != k0.ID {
+		t.Fatalf("RollBack made %s current (CurrentKey %s), want the key before Rotate, %s", back.ID, i.CurrentKey().ID, k0.ID)
+	}
+	if got := kids(fetchJWKS(t, i, "/common/discovery/keys")); len(got) != 2 || got[0] != k0.ID || got[1] != k1.ID {
+		t.Errorf("after RollBack JWKS = %v, want [%s %s]", got, k0.ID, k1.ID)
+	}
+	if _, err := i.Verify(tok1); err != nil {
+		t.Errorf("a token signed with the rolled-back key no longer verifies: %v", err)
+	}
+	tok0, err := i.WebhookToken(app, V2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kid := tokenKid(t, tok0); kid != k0.ID {
+		t.Errorf("a webhook token after RollBack names kid %s, want %s", kid, k0.ID)
+	}
+}
+
+// tokenKid is the kid in a compact JWT's header.
+func tokenKid(t *testing.T, tok string) string {
+	t.Helper()
+	head, _, ok := strings.Cut(tok, ".")
+	if !ok {
+		t.Fatalf("not a JWT: %q", tok)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct {
+		Kid string `json:"kid"`
+	}
+	if err := json.Unmarshal(raw, &h); err != nil {
+		t.Fatal(err)
+	}
+	return h.Kid
 }

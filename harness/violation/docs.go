@@ -9,11 +9,14 @@ const (
 	docWebhook          = "https://learn.microsoft.com/partner-center/marketplace-offers/pc-saas-fulfillment-webhook"
 	docRegistration     = "https://learn.microsoft.com/partner-center/marketplace-offers/pc-saas-registration"
 	docLifecycle        = "https://learn.microsoft.com/partner-center/marketplace-offers/pc-saas-fulfillment-life-cycle"
+	docKeyRollover      = "https://learn.microsoft.com/entra/identity-platform/signing-key-rollover"
 )
 
 // DocFor returns the documentation page for a rule ID, by its family.
 func DocFor(rule string) string {
 	switch {
+	case rule == "WH-AUTH-02":
+		return docKeyRollover
 	case strings.HasPrefix(rule, "FUL-OP-"):
 		return docOperationAPIs
 	case strings.HasPrefix(rule, "FUL-"):

@@ -71,7 +71,8 @@ func TestLogFiltersAndIsSafeForConcurrentUse(t *testing.T) {
 func TestDocForFamilies(t *testing.T) {
 	for rule, want := range map[string]string{
 		"FUL-OP-01": "operations-api", "FUL-LIST-01": "subscription-api", "WH-AUTH-01": "webhook",
-		"AUTH-01": "registration", "STATE-02": "life-cycle", "X-1": "",
+		"WH-AUTH-02": "signing-key-rollover",
+		"AUTH-01":    "registration", "STATE-02": "life-cycle", "X-1": "",
 	} {
 		if got := DocFor(rule); !strings.Contains(got, want) || (want == "" && got != "") {
 			t.Errorf("DocFor(%s) = %q, want …%s…", rule, got, want)

@@ -31,6 +31,7 @@ const (
 	WebhookSkipTid          Mistake = "webhook-skip-tid"
 	WebhookSkipAzp          Mistake = "webhook-skip-azp"
 	WebhookSkipExpiry       Mistake = "webhook-skip-expiry"
+	JWKSRefreshIgnored      Mistake = "jwks-refresh-ignored"
 	Webhook500              Mistake = "webhook-500"
 	WebhookSlow             Mistake = "webhook-slow"
 	NoGetOperation          Mistake = "no-get-operation"
@@ -82,6 +83,7 @@ var Mistakes = []MistakeInfo{
 	{WebhookSkipTid, "MISTAKE-09", "WH-AUTH-01", "does not check the webhook token's tid (accepts any tenant's issuer)", "wrong-tid forgery gets 200"},
 	{WebhookSkipAzp, "MISTAKE-09", "WH-AUTH-01", "does not check the webhook token's azp/appid", "wrong-azp-appid forgery gets 200"},
 	{WebhookSkipExpiry, "MISTAKE-09", "WH-AUTH-01", "does not check the webhook token's exp/nbf", "expired and not-yet-valid forgeries get 200"},
+	{JWKSRefreshIgnored, "—", "WH-AUTH-02", "reads Entra's JWKS again on a token it cannot verify, but keeps verifying against the keys it read first", "after a key rollover, a genuine webhook signed with the new key gets 401 on every retry, although the app read the new JWKS"},
 	{Webhook500, "MISTAKE-11", "WH-ACK-01", "processes webhooks but answers 500", "webhook status 500 (Microsoft would retry)"},
 	{WebhookSlow, "MISTAKE-11", "WH-ACK-01", "answers the webhook only after SAAS_SLOW_WEBHOOK (default 12s)", "webhook latency above 10 s"},
 	{NoGetOperation, "MISTAKE-10", "WH-VERIFY-01", "acts on the webhook payload without GET operation", "no GET operation before the change; a payload-only forgery is applied"},

@@ -332,6 +332,15 @@ func TestMistakesAreVisibleFromOutside(t *testing.T) {
 				t.Fatalf("extra field: %d", status)
 			}
 		}},
+		{mistake: app.JWKSRefreshIgnored, run: func(t *testing.T, e *env, p *pub) {
+			if status, _ := p.webhook(somePayload(), e.genuine(identity.V2)); status != http.StatusOK {
+				t.Fatalf("before the rollover: %d", status)
+			}
+			e.idp.Rotate()
+			if status, _ := p.webhook(somePayload(), e.genuine(identity.V2)); status != http.StatusUnauthorized {
+				t.Fatalf("signed with the key Entra rolled over to: %d, want 401", status)
+			}
+		}},
 		{mistake: app.UnknownActionCrashes, run: func(t *testing.T, e *env, p *pub) {
 			buy := e.purchase(flat)
 			p.activate(buy)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/go-jose/go-jose/v4"
 )
 
 // Microsoft calls the webhook with a bearer token it got from Entra ID for
@@ -78,8 +79,9 @@ type webhookAuth struct {
 	mistake                     Mistake
 	now                         func() time.Time
 
-	mu        sync.Mutex
-	verifiers map[tokenVersion]*oidc.IDTokenVerifier
+	mu         sync.Mutex
+	verifiers  map[tokenVersion]*oidc.IDTokenVerifier
+	staticKeys *oidc.StaticKeySet // jwks-refresh-ignored only
 }
 
 func newWebhookAuth(cfg Config) *webhookAuth {
@@ -135,7 +137,7 @@ func (w *webhookAuth) verifier(ctx context.Context, v tokenVersion) (*oidc.IDTok
 	if err := p.Claims(&doc); err != nil || doc.Issuer != issuer {
 		return nil, fmt.Errorf("%w: discovery at %s names issuer %q, want %q", errAuthUnavailable, discovery, doc.Issuer, issuer)
 	}
-	vf := p.Verifier(&oidc.Config{
+	cfg := &oidc.Config{
 		ClientID:             w.clientID,        // aud must be our app
 		SupportedSigningAlgs: []string{"RS256"}, // Entra signs with RS256; refuse anything else
 		Now:                  w.now,
@@ -144,9 +146,84 @@ func (w *webhookAuth) verifier(ctx context.Context, v tokenVersion) (*oidc.IDTok
 		SkipExpiryCheck:   w.mistake == WebhookSkipExpiry,
 		// webhook-skip-tid accepts any tenant's issuer; checked by hand below.
 		SkipIssuerCheck: w.mistake == WebhookSkipTid,
-	})
+	}
+	// p.Verifier checks signatures against go-oidc's RemoteKeySet, which
+	// fetches the JWKS again when a token names a kid it has not seen:
+	// Entra rolls its keys over, on a schedule or at once in an emergency.
+	vf := p.Verifier(cfg)
+	if w.mistake == JWKSRefreshIgnored {
+		keys, err := w.keysOnce(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		vf = oidc.NewVerifier(issuer, &staleKeys{first: keys, refetch: func(ctx context.Context) { _, _ = w.fetchKeys(ctx, p) }}, cfg)
+	}
 	w.verifiers[v] = vf
 	return vf, nil
+}
+
+// staleKeys is the jwks-refresh-ignored mistake: on a signature it cannot
+// verify it reads Entra's JWKS again, as it should, but then goes on
+// verifying against the set it read first (the refreshed one is dropped),
+// so a token signed with a key Entra rolled over to is refused until the
+// app restarts.
+type staleKeys struct {
+	first   *oidc.StaticKeySet
+	refetch func(context.Context)
+}
+
+func (k *staleKeys) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
+	payload, err := k.first.VerifySignature(ctx, jwt)
+	if err != nil {
+		k.refetch(ctx)
+	}
+	return payload, err
+}
+
+// keysOnce reads Entra's keys the first time they are needed and keeps
+// them (jwks-refresh-ignored).
+func (w *webhookAuth) keysOnce(ctx context.Context, p *oidc.Provider) (*oidc.StaticKeySet, error) {
+	if w.staticKeys != nil {
+		return w.staticKeys, nil
+	}
+	keys, err := w.fetchKeys(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	w.staticKeys = keys
+	return keys, nil
+}
+
+// fetchKeys reads Entra's JWKS from the jwks_uri discovery names.
+func (w *webhookAuth) fetchKeys(ctx context.Context, p *oidc.Provider) (*oidc.StaticKeySet, error) {
+	var doc struct {
+		JWKSURI string `json:"jwks_uri"`
+	}
+	if err := p.Claims(&doc); err != nil || doc.JWKSURI == "" {
+		return nil, fmt.Errorf("%w: discovery names no jwks_uri", errAuthUnavailable)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, doc.JWKSURI, nil)
+	if err != nil {
+		return nil, err
+	}
+	client := w.client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: JWKS: %v", errAuthUnavailable, err)
+	}
+	defer resp.Body.Close()
+	var set jose.JSONWebKeySet
+	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil || resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%w: JWKS at %s: status %d, %v", errAuthUnavailable, doc.JWKSURI, resp.StatusCode, err)
+	}
+	keys := &oidc.StaticKeySet{}
+	for _, k := range set.Keys {
+		keys.PublicKeys = append(keys.PublicKeys, k.Key)
+	}
+	return keys, nil
 }
 
 // Check validates the request's bearer token. A nil error means the call

@@ -133,3 +133,25 @@ func TestWebhookPayloadHandling(t *testing.T) {
 	}
 	e.noErrors()
 }
+
+// TestWebhookFollowsAKeyRollover: after Entra rolls its signing keys the
+// correct publisher accepts a token signed with the new key (go-oidc reads
+// the JWKS again on an unknown kid), and one signed with the old key again
+// after a roll back. (jwks-refresh-ignored: mistakes_e2e_test.go.)
+func TestWebhookFollowsAKeyRollover(t *testing.T) {
+	e := newEnv(t)
+	p := e.publisher(nil)
+	if status, body := p.webhook(somePayload(), e.genuine(identity.V2)); status != http.StatusOK {
+		t.Fatalf("before the rollover: %d %s", status, body)
+	}
+	e.idp.Rotate()
+	if status, body := p.webhook(somePayload(), e.genuine(identity.V2)); status != http.StatusOK {
+		t.Errorf("signed with the new key: %d %s", status, strings.TrimSpace(body))
+	}
+	if _, err := e.idp.RollBack(); err != nil {
+		t.Fatal(err)
+	}
+	if status, body := p.webhook(somePayload(), e.genuine(identity.V2)); status != http.StatusOK {
+		t.Errorf("after rolling back: %d %s", status, strings.TrimSpace(body))
+	}
+}
