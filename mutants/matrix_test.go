@@ -2,7 +2,6 @@ package mutants
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/saasconform/saasconform/examples/publisher/app"
 	"github.com/saasconform/saasconform/harness/driver"
+	"github.com/saasconform/saasconform/internal/runcheck"
 	"github.com/saasconform/saasconform/spec"
 )
 
@@ -123,15 +123,6 @@ func TestMutantMatrix(t *testing.T) {
 
 var errNoBrowser = fmt.Errorf("no chromium")
 
-func build(t *testing.T, root, out, pkg string) {
-	t.Helper()
-	cmd := exec.Command("go", "build", "-o", out, pkg)
-	cmd.Dir = root
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
-	}
-}
-
 // mutantRules maps each mistake to the rules rules.yaml says it breaks.
 func mutantRules(t *testing.T) map[string][]string {
 	rules, err := spec.Rules()
@@ -193,62 +184,11 @@ func run(t *testing.T, root, bin, mistake, mode string) outcome {
 		o.err = fmt.Errorf("the run did not finish in 4 minutes")
 		return o
 	}
-	o.failed, o.err = failedSpecs(filepath.Join(dir, "ginkgo.json"))
+	o.failed, o.err = runcheck.FailedSpecs(filepath.Join(dir, "ginkgo.json"))
 	if o.err == nil {
-		o.rules, o.err = violatedRules(filepath.Join(dir, "violations.json"))
+		o.rules, o.err = runcheck.Rules(filepath.Join(dir, "violations.json"), "error")
 	}
 	return o
-}
-
-func failedSpecs(path string) ([]string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("no Ginkgo report: %w", err)
-	}
-	var reports []struct {
-		SpecReports []struct {
-			ContainerHierarchyTexts []string
-			LeafNodeText            string
-			LeafNodeType            string
-			State                   string
-		}
-	}
-	if err := json.Unmarshal(data, &reports); err != nil {
-		return nil, fmt.Errorf("Ginkgo report: %w", err)
-	}
-	var out []string
-	for _, r := range reports {
-		for _, s := range r.SpecReports {
-			if s.LeafNodeType == "It" && (s.State == "failed" || s.State == "panicked" || s.State == "timedout") {
-				out = append(out, strings.Join(append(s.ContainerHierarchyTexts, s.LeafNodeText), " "))
-			}
-		}
-	}
-	return out, nil
-}
-
-func violatedRules(path string) ([]string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("no violations file: %w", err)
-	}
-	var doc struct {
-		Violations []struct {
-			Rule     string `json:"rule"`
-			Severity string `json:"severity"`
-		} `json:"violations"`
-	}
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("violations file: %w", err)
-	}
-	var out []string
-	for _, v := range doc.Violations {
-		if v.Severity == "error" && !slices.Contains(out, v.Rule) {
-			out = append(out, v.Rule)
-		}
-	}
-	slices.Sort(out)
-	return out, nil
 }
 
 func intersect(a, b []string) []string {
@@ -292,10 +232,11 @@ func matrix(rs []outcome) string {
 	return b.String()
 }
 
-func tail(s string) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > 25 {
-		lines = lines[len(lines)-25:]
+func build(t *testing.T, root, out, pkg string) {
+	t.Helper()
+	if err := runcheck.Build(root, out, pkg); err != nil {
+		t.Fatal(err)
 	}
-	return strings.Join(lines, "\n")
 }
+
+var tail = runcheck.Tail

@@ -1,4 +1,4 @@
-package mutants
+package subjects
 
 import (
 	"context"
@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/saasconform/saasconform/internal/runcheck"
 )
 
 // TestIndependentSubjects runs the suites against publishers written apart
@@ -237,12 +239,8 @@ func TestIndependentSubjects(t *testing.T) {
 		cfg = subjectTarget(t, root, cfg, `command: ["go", "run", "./fixtures/apps/go-publisher"]`,
 			fmt.Sprintf("command: [%q]", filepath.Join(bin, "go-publisher")))
 		o := runSubject(t, bin, cfg, 1, "--focus", "rolled over to mid-run")
-		warned, err := warningRules(filepath.Join(filepath.Dir(cfg), "violations.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if o.exit != 0 || len(o.rules) != 0 || !contains(warned, "WH-AUTH-02") {
-			t.Errorf("exit %d, errors %v, warnings %v; want 0, none, a WH-AUTH-02 warning\n%s", o.exit, o.rules, warned, tail(o.output))
+		if o.exit != 0 || len(o.rules) != 0 || !contains(o.warnings, "WH-AUTH-02") {
+			t.Errorf("exit %d, errors %v, warnings %v; want 0, none, a WH-AUTH-02 warning\n%s", o.exit, o.rules, o.warnings, tail(o.output))
 		}
 	})
 	t.Run("go-publisher token cache that never expires: AUTH-04", func(t *testing.T) {
@@ -256,7 +254,12 @@ func TestIndependentSubjects(t *testing.T) {
 // subjectOutcome is one run against a subject, with JUnit's failure
 // messages.
 type subjectOutcome struct {
-	outcome
+	exit     int
+	failed   []string // failing specs
+	rules    []string // rule IDs of error violations recorded
+	warnings []string // rule IDs of warnings recorded
+	elapsed  time.Duration
+	output   string
 	messages []string
 	runTimes map[string]time.Duration // each spec's run time, by its full text
 }
@@ -291,18 +294,26 @@ func runSubject(t *testing.T, bin, cfg string, seed int, args ...string) subject
 		"--violations", filepath.Join(dir, "violations.json"))
 	cmd.Args = append(cmd.Args, args...)
 	out, _ := cmd.CombinedOutput()
-	o := subjectOutcome{outcome: outcome{exit: cmd.ProcessState.ExitCode(), elapsed: time.Since(start), output: string(out)}}
+	o := subjectOutcome{exit: cmd.ProcessState.ExitCode(), elapsed: time.Since(start), output: string(out)}
 	if ctx.Err() != nil {
 		t.Fatalf("the run did not finish in 4 minutes\n%s", tail(o.output))
 	}
 	var err error
-	if o.failed, err = failedSpecs(filepath.Join(dir, "ginkgo.json")); err != nil {
+	specs, err := runcheck.Specs(filepath.Join(dir, "ginkgo.json"))
+	if err != nil {
 		t.Fatalf("%v\n%s", err, tail(o.output))
 	}
-	if o.rules, err = violatedRules(filepath.Join(dir, "violations.json")); err != nil {
+	if o.failed, err = runcheck.FailedSpecs(filepath.Join(dir, "ginkgo.json")); err != nil {
 		t.Fatal(err)
 	}
-	if o.runTimes, err = specRunTimes(filepath.Join(dir, "ginkgo.json")); err != nil {
+	o.runTimes = map[string]time.Duration{}
+	for _, s := range specs {
+		o.runTimes[s.Name] = s.RunTime
+	}
+	if o.rules, err = runcheck.Rules(filepath.Join(dir, "violations.json"), "error"); err != nil {
+		t.Fatal(err)
+	}
+	if o.warnings, err = runcheck.Rules(filepath.Join(dir, "violations.json"), "warning"); err != nil {
 		t.Fatal(err)
 	}
 	var j struct {
@@ -343,51 +354,11 @@ func contains(xs []string, x string) bool {
 	return false
 }
 
-// specRunTimes reads how long each spec ran from Ginkgo's JSON report.
-func specRunTimes(path string) (map[string]time.Duration, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
+func build(t *testing.T, root, out, pkg string) {
+	t.Helper()
+	if err := runcheck.Build(root, out, pkg); err != nil {
+		t.Fatal(err)
 	}
-	var reports []struct {
-		SpecReports []struct {
-			ContainerHierarchyTexts []string
-			LeafNodeText            string
-			LeafNodeType            string
-			RunTime                 time.Duration
-		}
-	}
-	if err := json.Unmarshal(data, &reports); err != nil {
-		return nil, fmt.Errorf("Ginkgo report: %w", err)
-	}
-	out := map[string]time.Duration{}
-	for _, r := range reports {
-		for _, s := range r.SpecReports {
-			if s.LeafNodeType == "It" {
-				out[strings.Join(append(s.ContainerHierarchyTexts, s.LeafNodeText), " ")] = s.RunTime
-			}
-		}
-	}
-	return out, nil
 }
 
-// warningRules lists the rules of the warnings in a violations.json.
-func warningRules(path string) ([]string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var f struct {
-		Violations []struct{ Rule, Severity string }
-	}
-	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	var out []string
-	for _, v := range f.Violations {
-		if v.Severity == "warning" && !contains(out, v.Rule) {
-			out = append(out, v.Rule)
-		}
-	}
-	return out, nil
-}
+var tail = runcheck.Tail
