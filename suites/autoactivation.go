@@ -8,7 +8,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/saasconform/saasconform/harness/driver"
 	"github.com/saasconform/saasconform/harness/marketplace"
 	"github.com/saasconform/saasconform/harness/target"
 	"github.com/saasconform/saasconform/spec"
@@ -154,31 +153,13 @@ func (f *flow) expectProvisioned(subID string) {
 // for Subscribe, which needs no answer, reading the subscription is enough.
 func (f *flow) expectReadsSubscription(subID, opID string) {
 	GinkgoHelper()
-	deadline := time.Now().Add(env.Target.Timeouts.Flow)
-	idle := quietPeriod()
-	mark, since := "", time.Now()
-	for !f.readFromMicrosoft(subID, opID) {
-		var v driver.View
-		var err error
-		if env.Probe != nil {
-			v, err = env.Probe.Read(f.ctx, subID)
-		}
-		if k := f.activityKey(subID, v, err); k != mark {
-			mark, since = k, time.Now()
-		}
-		if now := time.Now(); now.Sub(since) >= idle || now.After(deadline) {
-			f.record(violationFor("WH-SUBSCRIBE-01", subID,
-				"the app never read the subscription from Microsoft after its Subscribe notification",
-				"no GET of subscription "+subID+" or of operation "+opID, "GET the subscription (or the operation), then provision",
-				"a notification is only a hint: read the subscription from the Fulfillment API and provision from what it says"))
-			fail("WH-SUBSCRIBE-01: the app did not read subscription " + subID + " after Subscribe\n" + f.violationText())
-		}
-		select {
-		case <-f.ctx.Done():
-			return
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	f.awaitRead(subID, func() bool { return f.readFromMicrosoft(subID, opID) }, func() {
+		f.record(violationFor("WH-SUBSCRIBE-01", subID,
+			"the app never read the subscription from Microsoft after its Subscribe notification",
+			"no GET of subscription "+subID+" or of operation "+opID, "GET the subscription (or the operation), then provision",
+			"a notification is only a hint: read the subscription from the Fulfillment API and provision from what it says"))
+		fail("WH-SUBSCRIBE-01: the app did not read subscription " + subID + " after Subscribe\n" + f.violationText())
+	})
 }
 
 // readFromMicrosoft reports whether the app has asked for the subscription,
