@@ -57,8 +57,20 @@ func TestIndependentSubjects(t *testing.T) {
 		return subjectTarget(t, root, path,
 			`command: ["/usr/bin/python3", "app.py"]`, fmt.Sprintf("command: [\"/usr/bin/python3\", %q]", filepath.Join(pyDir, "app.py")))
 	}
+	// Two runs at a time: each is a saasconform run and an app, mostly
+	// waiting on each other, so two share the machine's two cores well
+	// (the mutant matrix runs beside this package too).
+	sem := make(chan struct{}, 2)
+	run := func(name string, f func(t *testing.T)) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			f(t)
+		})
+	}
 	nodeDir := filepath.Join(root, "fixtures/apps/node-publisher")
-	t.Run("node-publisher with Microsoft's hosts hard-coded, through the proxy and the preload", func(t *testing.T) {
+	run("node-publisher with Microsoft's hosts hard-coded, through the proxy and the preload", func(t *testing.T) {
 		_, errNode := exec.LookPath("node")
 		_, errModules := os.Stat(filepath.Join(nodeDir, "node_modules", "@azure", "msal-node"))
 		if errNode != nil || errModules != nil {
@@ -74,19 +86,19 @@ func TestIndependentSubjects(t *testing.T) {
 			t.Errorf("exit %d, failed %v, rules %v\n%s", o.exit, o.failed, o.rules, tail(o.output))
 		}
 	})
-	t.Run("python-publisher correct", func(t *testing.T) {
+	run("python-publisher correct", func(t *testing.T) {
 		o := runSubject(t, bin, pyApp(t, "target.yaml"), 1)
 		if o.exit != 0 || len(o.failed) != 0 || len(o.rules) != 0 {
 			t.Errorf("exit %d, failed %v, rules %v\n%s", o.exit, o.failed, o.rules, tail(o.output))
 		}
 	})
-	t.Run("python-publisher with Microsoft's hosts hard-coded, through the proxy", func(t *testing.T) {
+	run("python-publisher with Microsoft's hosts hard-coded, through the proxy", func(t *testing.T) {
 		o := runSubject(t, bin, pyApp(t, "../python-publisher-proxy.yaml"), 1)
 		if o.exit != 0 || len(o.failed) != 0 || len(o.rules) != 0 {
 			t.Errorf("exit %d, failed %v, rules %v\n%s", o.exit, o.failed, o.rules, tail(o.output))
 		}
 	})
-	t.Run("python-publisher token request sent as GET: the Entra refusal is the root cause", func(t *testing.T) {
+	run("python-publisher token request sent as GET: the Entra refusal is the root cause", func(t *testing.T) {
 		o := runSubject(t, bin, pyApp(t, "target-token-get.yaml"), 1)
 		for _, m := range o.messages {
 			if !strings.HasPrefix(m, "AUTH-05: ") && !strings.HasPrefix(m, "blocked: AUTH-05 — ") {
@@ -97,7 +109,7 @@ func TestIndependentSubjects(t *testing.T) {
 			t.Errorf("exit %d, %d failures", o.exit, len(o.messages))
 		}
 	})
-	t.Run("python-publisher never activates: diagnosed in seconds", func(t *testing.T) {
+	run("python-publisher never activates: diagnosed in seconds", func(t *testing.T) {
 		o := runSubject(t, bin, pyApp(t, "target-never-activates.yaml"), 1)
 		if o.exit != 1 || o.elapsed > 60*time.Second || !contains(o.rules, "FUL-ACTIVATE-04") {
 			t.Errorf("exit %d after %s, rules %v; want 1 within 60s naming FUL-ACTIVATE-04\n%s", o.exit, o.elapsed, o.rules, tail(o.output))
@@ -111,7 +123,7 @@ func TestIndependentSubjects(t *testing.T) {
 			}
 		}
 	})
-	t.Run("go-publisher correct, two orders", func(t *testing.T) {
+	run("go-publisher correct, two orders", func(t *testing.T) {
 		for _, seed := range []int{1, 2} {
 			o := runSubject(t, bin, goApp(t, "target.yaml"), seed)
 			if o.exit != 0 || len(o.failed) != 0 || len(o.rules) != 0 {
@@ -119,7 +131,7 @@ func TestIndependentSubjects(t *testing.T) {
 			}
 		}
 	})
-	t.Run("reference publisher (MSAL for Go, go-oidc) given no Microsoft URL, through the proxy", func(t *testing.T) {
+	run("reference publisher (MSAL for Go, go-oidc) given no Microsoft URL, through the proxy", func(t *testing.T) {
 		cfg := subjectTarget(t, root, filepath.Join(root, "fixtures/targets/reference-publisher-proxy.yaml"),
 			`command: ["go", "run", "./examples/publisher"]`, fmt.Sprintf("command: [%q]", filepath.Join(bin, "publisher")))
 		o := runSubject(t, bin, cfg, 1)
@@ -127,7 +139,7 @@ func TestIndependentSubjects(t *testing.T) {
 			t.Errorf("exit %d, failed %v, rules %v\n%s", o.exit, o.failed, o.rules, tail(o.output))
 		}
 	})
-	t.Run("reference publisher in the production profile (401s, real error bodies, 400 locked, transient faults on reads)", func(t *testing.T) {
+	run("reference publisher in the production profile (401s, real error bodies, 400 locked, transient faults on reads)", func(t *testing.T) {
 		cfg := subjectTarget(t, root, filepath.Join(root, "fixtures/targets/reference-publisher-production.yaml"),
 			`command: ["go", "run", "./examples/publisher"]`, fmt.Sprintf("command: [%q]", filepath.Join(bin, "publisher")))
 		o := runSubject(t, bin, cfg, 1)
@@ -135,13 +147,13 @@ func TestIndependentSubjects(t *testing.T) {
 			t.Errorf("exit %d, failed %v, rules %v\n%s", o.exit, o.failed, o.rules, tail(o.output))
 		}
 	})
-	t.Run("go-publisher with Microsoft's hosts hard-coded, through the proxy", func(t *testing.T) {
+	run("go-publisher with Microsoft's hosts hard-coded, through the proxy", func(t *testing.T) {
 		o := runSubject(t, bin, goApp(t, "../go-publisher-proxy.yaml"), 1)
 		if o.exit != 0 || len(o.failed) != 0 || len(o.rules) != 0 {
 			t.Errorf("exit %d, failed %v, rules %v\n%s", o.exit, o.failed, o.rules, tail(o.output))
 		}
 	})
-	t.Run("go-publisher without a probe: account specs skip with the reason", func(t *testing.T) {
+	run("go-publisher without a probe: account specs skip with the reason", func(t *testing.T) {
 		cfg := goApp(t, "target.yaml")
 		text, err := os.ReadFile(cfg)
 		if err != nil {
@@ -191,7 +203,7 @@ func TestIndependentSubjects(t *testing.T) {
 			t.Errorf("%d specs skipped for want of a probe, want 8 or more", len(skipped))
 		}
 	})
-	t.Run("go-publisher wrong scope: one root cause, the rest blocked by it", func(t *testing.T) {
+	run("go-publisher wrong scope: one root cause, the rest blocked by it", func(t *testing.T) {
 		o := runSubject(t, bin, goApp(t, "target-wrong-scope.yaml"), 1)
 		if o.exit != 1 {
 			t.Fatalf("exit %d\n%s", o.exit, tail(o.output))
@@ -213,7 +225,7 @@ func TestIndependentSubjects(t *testing.T) {
 			t.Errorf("%d own AUTH-01 failures and %d blocked; want 1–3 and the rest blocked", own, blocked)
 		}
 	})
-	t.Run("go-publisher storing the operation's status: STATE-06, judged once the app is quiet", func(t *testing.T) {
+	run("go-publisher storing the operation's status: STATE-06, judged once the app is quiet", func(t *testing.T) {
 		// The app's view never agrees after Suspend; the spec must stop
 		// once the app has gone quiet (timeouts.idle), not wait out
 		// timeouts.flow (30 s in this target).
@@ -228,7 +240,7 @@ func TestIndependentSubjects(t *testing.T) {
 			}
 		}
 	})
-	t.Run("go-publisher reading Entra's keys at most every 5 minutes: a key rollover is a warning, not an error", func(t *testing.T) {
+	run("go-publisher reading Entra's keys at most every 5 minutes: a key rollover is a warning, not an error", func(t *testing.T) {
 		// As Microsoft.IdentityModel does by default, the app refuses the
 		// rolled-over key until its refresh floor has passed, longer than
 		// the spec waits: survivable on Microsoft's hours of retries, and
@@ -243,7 +255,7 @@ func TestIndependentSubjects(t *testing.T) {
 			t.Errorf("exit %d, errors %v, warnings %v; want 0, none, a WH-AUTH-02 warning\n%s", o.exit, o.rules, o.warnings, tail(o.output))
 		}
 	})
-	t.Run("go-publisher token cache that never expires: AUTH-04", func(t *testing.T) {
+	run("go-publisher token cache that never expires: AUTH-04", func(t *testing.T) {
 		o := runSubject(t, bin, goApp(t, "target-cache-never-expires.yaml"), 1)
 		if o.exit != 1 || !contains(o.rules, "AUTH-04") {
 			t.Errorf("exit %d, rules %v; want 1 with AUTH-04\n%s", o.exit, o.rules, tail(o.output))
