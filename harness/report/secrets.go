@@ -151,6 +151,7 @@ type redactingWriter struct {
 	current func() *Redactor
 	w       io.Writer
 	pending []byte
+	inKey   bool // inside a PEM private key, whose lines are dropped
 }
 
 func (rw *redactingWriter) Write(p []byte) (int, error) {
@@ -176,9 +177,33 @@ func (rw *redactingWriter) Write(p []byte) (int, error) {
 }
 
 func (rw *redactingWriter) flush(n int) error {
-	out := rw.current().Text(string(rw.pending[:n]))
+	// Line by line: the shape rules run only on lines that could hold a
+	// secret, so a line that cannot costs a few substring searches.
+	r := rw.current()
+	var out strings.Builder
+	out.Grow(n)
+	for rest := string(rw.pending[:n]); rest != ""; {
+		line, tail, found := strings.Cut(rest, "\n")
+		rest = tail
+		// A PEM private key spans lines: its BEGIN line is redacted by
+		// the shape rule, the lines up to its END line are dropped.
+		if rw.inKey {
+			if strings.Contains(line, "-----END") && strings.Contains(line, "PRIVATE KEY-----") {
+				rw.inKey = false
+			}
+			continue
+		}
+		if strings.Contains(line, "-----BEGIN") && strings.Contains(line, "PRIVATE KEY-----") &&
+			!strings.Contains(line[strings.Index(line, "-----BEGIN"):], "-----END") {
+			rw.inKey = true
+		}
+		out.WriteString(r.Text(line))
+		if found {
+			out.WriteByte('\n')
+		}
+	}
 	rw.pending = append(rw.pending[:0], rw.pending[n:]...)
-	_, err := io.WriteString(rw.w, out)
+	_, err := io.WriteString(rw.w, out.String())
 	return err
 }
 

@@ -72,6 +72,35 @@ func TestRedactorStream(t *testing.T) {
 	}
 }
 
+// TestRedactorStreamShapes sends, through the log writer, a private key
+// spread over lines and split across writes, a bearer token and prose:
+// the key's lines and the token go, the prose stays.
+func TestRedactorStreamShapes(t *testing.T) {
+	var out bytes.Buffer
+	w := NewRedactor().Writer(&out)
+	in := "starting\nkey:\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAsigning\nkeymaterial==\n-----END RSA PRIVATE KEY-----\n" +
+		"call with Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln\nthe bearer token was refused\n"
+	for _, p := range []string{in[:40], in[40:77], in[77:]} {
+		if _, err := w.Write([]byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	for _, secret := range []string{"MIIEowIBAAKCAQEAsigning", "keymaterial", "eyJhbGciOiJSUzI1NiJ9"} {
+		if strings.Contains(got, secret) {
+			t.Errorf("the log kept %q:\n%s", secret, got)
+		}
+	}
+	for _, kept := range []string{"starting\n", "<redacted RSA private key>", "the bearer token was refused\n"} {
+		if !strings.Contains(got, kept) {
+			t.Errorf("the log lacks %q:\n%s", kept, got)
+		}
+	}
+}
+
 func TestRedactFileKeepsTheFormat(t *testing.T) {
 	const secret = "file-secret-0123456789"
 	rd := NewRedactor(Secret{Name: "client secret", Value: secret})
