@@ -48,6 +48,17 @@ func (m *Marketplace) InjectFault(f Fault) error {
 	return nil
 }
 
+// LockedFault is a fault that refuses the next count PATCHes of
+// subscription subID exactly as the fake refuses a change overlapping a
+// pending operation in its profile (409, or 400 "locked" in production),
+// but without recording FUL-UPDATE-02: a spec arms it when the app could
+// not have known of the pending operation and is judged on how it takes
+// the refusal, not on having asked.
+func (m *Marketplace) LockedFault(subID string, count int) Fault {
+	status, code, msg := m.busyAnswer()
+	return Fault{Op: OpUpdateSubscription, SubscriptionID: subID, Count: count, Status: status, Code: code, Message: msg}
+}
+
 // ClearFaults disarms every fault.
 func (m *Marketplace) ClearFaults() {
 	m.mu.Lock()

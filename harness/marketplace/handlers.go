@@ -413,12 +413,17 @@ func (m *Marketplace) busy(c *call, o *opRecord, verb string) {
 	c.violate(broke("FUL-UPDATE-02", verb+" subscription while operation "+o.op.ID+" ("+string(o.op.Action)+") is in progress",
 		"operationId", string(o.op.Status), "no operation in progress",
 		"follow Operation-Location until the previous operation is final before the next change"))
+	status, code, msg := m.busyAnswer()
+	c.fail(status, code, "", msg)
+}
+
+// busyAnswer is how the fake refuses a change that overlaps a pending
+// operation: 409 as the 2019 docs say, or, in the production profile, the
+// 400 "locked" the real service answers (Microsoft's emulator, after trying
+// the service: spec/README.md, "The production profile").
+func (m *Marketplace) busyAnswer() (status int, code, message string) {
 	if m.cfg.profile.IsProduction() {
-		// The real service answers 400 "locked" where the 2019 docs say
-		// 409 (Microsoft's emulator, after trying the service:
-		// spec/README.md, "The production profile").
-		c.fail(http.StatusBadRequest, "Failed", "", "the subscription is locked because operations are pending; wait for them to finish")
-		return
+		return http.StatusBadRequest, "Failed", "the subscription is locked because operations are pending; wait for them to finish"
 	}
-	c.fail(http.StatusConflict, "Conflict", "", "another operation is in progress on this subscription")
+	return http.StatusConflict, "Conflict", "another operation is in progress on this subscription"
 }

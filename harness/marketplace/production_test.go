@@ -189,3 +189,30 @@ func TestTransientFaultsKeyedByCorrelation(t *testing.T) {
 	}
 	t.Fatal("no 429 in 100 GETs at 50%")
 }
+
+// LockedFault answers a PATCH as an overlap would, body and all, in either
+// profile, without blaming the caller.
+func TestLockedFaultAnswersLikeAnOverlap(t *testing.T) {
+	strict, _ := newFake(t)
+	for name, m := range map[string]*Marketplace{"strict": strict, "production": prodFake(t)} {
+		t.Run(name, func(t *testing.T) {
+			m.cfg.operationLatency = 1 << 40 // the first change stays in progress
+			p := subscribed(t, m, "flat-monthly")
+			if rec := do(t, m, "PATCH", "/saas/subscriptions/"+p.SubscriptionID+av, `{"planId":"flat-yearly"}`); rec.Code != 202 {
+				t.Fatalf("first PATCH = %d %s", rec.Code, rec.Body)
+			}
+			overlap := do(t, m, "PATCH", "/saas/subscriptions/"+p.SubscriptionID+av, `{"planId":"flat-monthly"}`)
+			m.Violations().Reset()
+			if err := m.InjectFault(m.LockedFault(p.SubscriptionID, 1)); err != nil {
+				t.Fatal(err)
+			}
+			faulted := do(t, m, "PATCH", "/saas/subscriptions/"+p.SubscriptionID+av, `{"planId":"flat-monthly"}`)
+			if faulted.Code != overlap.Code || faulted.Body.String() != overlap.Body.String() {
+				t.Fatalf("LockedFault = %d %s, an overlap = %d %s", faulted.Code, faulted.Body, overlap.Code, overlap.Body)
+			}
+			if got := m.Violations().All(); len(got) != 0 {
+				t.Fatalf("violations = %v, want none from the injected refusal", got)
+			}
+		})
+	}
+}
