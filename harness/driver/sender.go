@@ -223,9 +223,25 @@ func (s *Sender) judge(d Delivery) {
 	if s.Log == nil {
 		return
 	}
+	failed := 0
 	for i, a := range d.Attempts {
 		if a.Interrupted {
 			continue // the run stopped, not the publisher
+		}
+		if a.Status >= 200 && a.Status < 300 && !a.TimedOut {
+			continue
+		}
+		if failed++; failed > maxAckRecords {
+			// Microsoft retries up to 500 times: the rest of the same
+			// failure is one line, not one per retry.
+			if rest := failedAfter(d.Attempts[i:]); rest > 0 {
+				s.Log.Record(violation.Violation{Rule: "WH-ACK-01", Method: http.MethodPost, Path: s.URL, Status: a.Status,
+					SubscriptionID: d.Payload.SubscriptionID, At: a.At,
+					Summary: fmt.Sprintf("webhook failed %d more attempts to deliver the %s notification (attempts %d–%d)", rest, d.Payload.Action, i+1, len(d.Attempts)),
+					Got:     fmt.Sprintf("%d more failed attempts", rest), Want: "200",
+					Fix: "answer 200 once the notification is queued; every failed attempt makes Microsoft retry, for up to 8 hours"})
+			}
+			break
 		}
 		v := violation.Violation{Rule: "WH-ACK-01", Method: http.MethodPost, Path: s.URL, Status: a.Status,
 			SubscriptionID: d.Payload.SubscriptionID, At: a.At}
@@ -251,6 +267,22 @@ func (s *Sender) judge(d Delivery) {
 		}
 		s.Log.Record(v)
 	}
+}
+
+// maxAckRecords is how many failed attempts of one delivery are recorded
+// one by one; the rest are counted in one more violation.
+const maxAckRecords = 3
+
+// failedAfter counts the attempts that failed (not interrupted, no 2xx in
+// time).
+func failedAfter(as []Attempt) int {
+	n := 0
+	for _, a := range as {
+		if !a.Interrupted && (a.TimedOut || a.Status < 200 || a.Status >= 300) {
+			n++
+		}
+	}
+	return n
 }
 
 // rejectable says whether the publisher may refuse the notification.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/saasconform/saasconform/harness/marketplace"
+	"github.com/saasconform/saasconform/harness/violation"
 )
 
 // TestMicrosoftBackoffSpansEightHours: 500 retries over about eight hours,
@@ -153,5 +154,29 @@ func TestSenderRedeliversAnAcknowledgedNotification(t *testing.T) {
 	}
 	if refused.Load() != 1 {
 		t.Errorf("a refused notification was sent %d times with one attempt, want 1", refused.Load())
+	}
+}
+
+// TestSenderRecordsAFailingDeliveryOnce: an app that answers 500 to every
+// one of Microsoft's retries is one finding, not one per retry: the first
+// failed attempts are recorded each, the rest in one line that counts them.
+func TestSenderRecordsAFailingDeliveryOnce(t *testing.T) {
+	s, _, log, _ := senderFixture(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	s.Attempts = 40
+	d, err := s.Deliver(context.Background(), payload(marketplace.ActionSuspend, marketplace.OpSucceeded))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Attempts) != 40 {
+		t.Fatalf("%d attempts, want 40", len(d.Attempts))
+	}
+	acks := log.Filter(func(v violation.Violation) bool { return v.Rule == "WH-ACK-01" })
+	if len(acks) > maxAckRecords+1 {
+		t.Errorf("%d WH-ACK-01 violations for one delivery, want at most %d", len(acks), maxAckRecords+1)
+	}
+	if last := acks[len(acks)-1]; !strings.Contains(last.Summary, "37 more attempts") {
+		t.Errorf("the last violation does not count the rest: %q", last.Summary)
 	}
 }
